@@ -1,0 +1,215 @@
+"""What clients send and receive. Every field is checked here, so one 422 names every bad field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+import uuid
+from typing import Annotated, Literal
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from booking.appointments.models import AppointmentStatus, ContactPreference, PartOfDay
+from booking.appointments.reasons import ReasonCode, UrgentSymptom
+from booking.appointments.rules import current_rules
+
+# Characters that can hide or reorder text on a screen (bidi overrides and isolates).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ALLOWED_IN_LONG_TEXT = frozenset("\n\r\t")
+
+
+def _reject_control_characters(value: str, allowed: frozenset[str] = frozenset()) -> str:
+    for char in value:
+        if char in allowed:
+            continue
+        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
+            raise ValueError("must not contain control characters")
+    return value
+
+
+def _clean_line(value: str) -> str:
+    return _reject_control_characters(unicodedata.normalize("NFC", value))
+
+
+def _clean_paragraphs(value: str) -> str:
+    return _reject_control_characters(unicodedata.normalize("NFC", value), _ALLOWED_IN_LONG_TEXT)
+
+
+def _valid_email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError("must be a valid email address") from None
+
+
+def _e164_phone(value: str) -> str:
+    region = current_rules().phone_region
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("must be a valid phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("must be a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _plausible_birth_date(value: dt.date | None) -> dt.date | None:
+    if value is None:
+        return None
+    today = current_rules().today
+    if value > today:
+        raise ValueError("must not be in the future")
+    if value < today.replace(year=today.year - 130):
+        raise ValueError("must be within the last 130 years")
+    return value
+
+
+def _bookable_day(value: dt.date) -> dt.date:
+    problem = current_rules().problem_with_day(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+PersonName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_clean_line),
+]
+EmailAddress = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=254),
+    AfterValidator(_valid_email),
+]
+PhoneNumber = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=32),
+    AfterValidator(_e164_phone),
+]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PatientIn(_Input):
+    first_name: PersonName = Field(examples=["Ana"])
+    last_name: PersonName = Field(examples=["Ruiz"])
+    email: EmailAddress = Field(examples=["ana.ruiz@example.com"])
+    phone: PhoneNumber = Field(
+        examples=["+1 312 555 0142"],
+        description="Any common notation; stored as E.164. Numbers without a country code are "
+        "read as numbers of the practice's country.",
+    )
+    date_of_birth: Annotated[dt.date | None, AfterValidator(_plausible_birth_date)] = None
+    is_new_patient: StrictBool
+
+
+class PreferredWindow(_Input):
+    date: Annotated[dt.date, AfterValidator(_bookable_day)] = Field(
+        description="A day the practice is open, from today up to the booking horizon, "
+        "in the practice's time zone."
+    )
+    part_of_day: PartOfDay = PartOfDay.any
+
+
+def _distinct_windows(windows: list[PreferredWindow]) -> list[PreferredWindow]:
+    seen = {(window.date, window.part_of_day) for window in windows}
+    if len(seen) != len(windows):
+        raise ValueError("must not list the same day and part of day twice")
+    return windows
+
+
+def _distinct_symptoms(symptoms: list[UrgentSymptom]) -> list[UrgentSymptom]:
+    return list(dict.fromkeys(symptoms))
+
+
+class AppointmentCreate(_Input):
+    """A request for an appointment, as the practice's website form posts it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "patient": {
+                        "first_name": "Ana",
+                        "last_name": "Ruiz",
+                        "email": "ana.ruiz@example.com",
+                        "phone": "+1 312 555 0142",
+                        "date_of_birth": "1980-04-02",
+                        "is_new_patient": True,
+                    },
+                    "reason_code": "back_pain",
+                    "preferred_windows": [{"date": "2026-12-01", "part_of_day": "morning"}],
+                    "contact_preference": "email",
+                    "urgent_symptoms": [],
+                    "consent": True,
+                }
+            ]
+        },
+    )
+
+    patient: PatientIn
+    reason_code: ReasonCode
+    reason_detail: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, max_length=2000),
+        AfterValidator(lambda value: _clean_paragraphs(value) if value else value),
+    ] = Field(
+        default=None, validate_default=True, description="Required when reason_code is other."
+    )
+    preferred_windows: Annotated[
+        list[PreferredWindow], Field(min_length=1, max_length=3), AfterValidator(_distinct_windows)
+    ]
+    contact_preference: ContactPreference
+    urgent_symptoms: Annotated[
+        list[UrgentSymptom],
+        Field(max_length=len(UrgentSymptom)),
+        AfterValidator(_distinct_symptoms),
+    ] = Field(
+        default_factory=list,
+        description="Red-flag symptoms; any one marks the request urgent.",
+    )
+    consent: Literal[True] = Field(
+        description="The patient agrees that the practice stores this request."
+    )
+
+    @field_validator("reason_detail")
+    @classmethod
+    def _detail_for_other(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("reason_code") == ReasonCode.other and not value:
+            raise ValueError("is required when reason_code is other")
+        return value or None
+
+
+class AppointmentCreated(BaseModel):
+    id: uuid.UUID
+    reference: str = Field(
+        examples=["K7F3-9QX2"], description="Short code the patient can quote on the phone."
+    )
+    status: AppointmentStatus = Field(examples=["requested"])
+    urgent: bool
+    advisory: str | None = Field(
+        description="Shown to the patient right away when they should not wait for a call back.",
+        examples=[None],
+    )
+    created_at: dt.datetime
+
+
+class ReasonCodeOut(BaseModel):
+    code: ReasonCode
+    label: str
+    description: str
+    default_duration_minutes: int

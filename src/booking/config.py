@@ -1,0 +1,167 @@
+"""The one typed settings object, read from ``BOOKING_*`` variables and a ``.env`` file.
+
+Nothing else in the code reads ``os.environ``: everything is passed a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+PLACEHOLDER_SECRET_KEYS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-key"})
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+def _split_commas(value: object) -> object:
+    """A list setting is written as people write it: ``a, b, c`` (empty means none)."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def async_database_url(raw_url: str) -> URL:
+    """Turn a plain ``sqlite:///…`` or ``postgresql://…`` URL into one with our async driver.
+
+    PostgreSQL goes through asyncpg: it is the fastest async driver (the hot path is the public
+    POST), and behind PgBouncer in transaction mode its statement cache is switched off (see
+    docs/deploying.md).
+    """
+    try:
+        url = make_url(raw_url)
+    except ArgumentError as error:
+        raise ValueError(
+            "is not a database URL; expected e.g. sqlite:///booking.db "
+            "or postgresql://user@host/dbname"
+        ) from error
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite")
+    if backend in {"postgresql", "postgres"}:
+        return url.set(drivername="postgresql+asyncpg")
+    raise ValueError(f"uses an unsupported database {backend!r}; use sqlite or postgresql")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BOOKING_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    environment: Environment = Environment.development
+    database_url: str = "sqlite:///booking.db"
+    secret_key: str = "change-me"  # noqa: S105  (refused outside development)
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    practice_name: str = "Spine Practice"
+    practice_phone: str = "+1 312 555 0100"
+    practice_address: str = "1 Main Street, Chicago, IL"
+    practice_timezone: str = "America/Chicago"
+    open_weekdays: Annotated[list[str], NoDecode] = ["mon", "tue", "wed", "thu", "fri"]
+    closed_dates: Annotated[list[dt.date], NoDecode] = []
+    booking_horizon_days: int = Field(default=90, ge=1, le=730)
+    default_phone_region: str = "US"
+    emergency_number: str = "911"
+    crisis_line: str = "the 988 Suicide & Crisis Lifeline (call or text 988)"
+
+    notifier: str = "console"
+    mail_dir: str = "mail"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    mail_from: str = "booking@localhost"
+    front_desk_email: str = "front-desk@localhost"
+
+    public_rate_limit: str = "10/minute"
+    cors_origins: Annotated[list[str], NoDecode] = []
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    idempotency_key_ttl_hours: int = Field(default=24, ge=1)
+
+    @field_validator("open_weekdays", "closed_dates", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("open_weekdays")
+    @classmethod
+    def _known_weekdays(cls, value: list[str]) -> list[str]:
+        days = [day.lower()[:3] for day in value]
+        unknown = [day for day in days if day not in WEEKDAY_NAMES]
+        if unknown or not days:
+            raise ValueError(f"must be a comma-separated list of {', '.join(WEEKDAY_NAMES)}")
+        return days
+
+    @field_validator("practice_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                f"{value!r} is not an IANA time zone such as America/Chicago"
+            ) from error
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str) -> str:
+        async_database_url(value)
+        return value
+
+    @model_validator(mode="after")
+    def _real_secret_outside_development(self) -> Settings:
+        if self.environment is not Environment.development and (
+            self.secret_key.strip().lower() in PLACEHOLDER_SECRET_KEYS or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "BOOKING_SECRET_KEY must be set to a random value of at least 32 characters "
+                "outside development (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.practice_timezone)
+
+    @property
+    def async_database_url(self) -> URL:
+        return async_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.async_database_url.get_backend_name() == "sqlite"
+
+    @property
+    def open_weekday_numbers(self) -> frozenset[int]:
+        return frozenset(WEEKDAY_NAMES.index(day) for day in self.open_weekdays)
+
+
+class SettingsError(Exception):
+    """Start-up refused: the message names every bad setting and why."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = "BOOKING_" + "_".join(str(part) for part in problem["loc"]).upper()
+            if not problem["loc"]:
+                name = "settings"
+            lines.append(f"  {name}: {problem['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None

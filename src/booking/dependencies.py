@@ -1,0 +1,57 @@
+"""Named dependencies every route can take: the settings, the clock, a JSON-only body guard."""
+
+from __future__ import annotations
+
+from email.message import Message
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from booking.clock import Clock
+from booking.config import Settings
+from booking.errors import UnsupportedMediaType
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessionmaker
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+
+
+def is_json_media_type(content_type: str) -> bool:
+    message = Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+async def require_json_body(request: Request) -> None:
+    """415 for a body that is not JSON (a form post, say), instead of a puzzling 422."""
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        if (
+            request.headers.get("content-length", "0") != "0"
+            or "transfer-encoding" in request.headers
+        ):
+            raise UnsupportedMediaType("Send the body as application/json.")
+        return
+    if not is_json_media_type(content_type):
+        raise UnsupportedMediaType("Send the body as application/json.")

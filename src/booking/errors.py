@@ -1,0 +1,234 @@
+"""Domain errors and the one RFC 9457 problem+json renderer.
+
+Every error the service answers with goes through ``problem_payload``: domain errors raised by
+services, request validation errors, HTTP errors from routing (404, 405), the body limit (413) and
+unexpected exceptions (500, which reveal only a request id). No renderer ever echoes what the client
+sent: patient details are health information.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+logger = logging.getLogger("booking.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "/problems/"
+
+
+def problem_type(slug: str) -> str:
+    return PROBLEM_TYPE_BASE + slug
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        pointer = "#/" + "/".join(self.field.split(".")) if self.field != "body" else "#"
+        return {"field": self.field, "pointer": pointer, "message": self.message}
+
+
+class DomainError(Exception):
+    """An error with a meaning the client can act on. Subclasses set status, slug and title."""
+
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extensions = extensions
+
+    def payload(self) -> dict[str, Any]:
+        return problem_payload(
+            status=self.status,
+            type_=problem_type(self.slug),
+            title=self.title,
+            detail=self.detail,
+            **self.extensions,
+        )
+
+    headers: Mapping[str, str] = {}
+
+
+class NotFound(DomainError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class RequestInvalid(DomainError):
+    """422 for rules checked by a service (dates, horizon, ...): same shape as schema errors."""
+
+    status = 422
+    slug = "validation-error"
+    title = "Your request has invalid fields"
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        super().__init__(_count_detail(len(errors)), errors=[e.as_json() for e in errors])
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Request body too large"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error response of this API is shaped."""
+
+    type: str = Field(examples=["/problems/not-found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["No appointment with this id."])
+    request_id: str | None = Field(default=None, description="Quote this when asking for help.")
+
+
+class ProblemFieldError(BaseModel):
+    field: str = Field(examples=["patient.email"], description="Dotted path of the bad field.")
+    pointer: str = Field(examples=["#/patient/email"], description="JSON Pointer to the field.")
+    message: str = Field(examples=["must be a valid email address"])
+
+
+class ValidationProblem(Problem):
+    errors: list[ProblemFieldError]
+
+
+def problem_payload(
+    *, status: int, type_: str, title: str, detail: str, **ext: Any
+) -> dict[str, Any]:
+    return {"type": type_, "title": title, "status": status, "detail": detail, **ext}
+
+
+def problem_response(
+    payload: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        content=problem_bytes(payload),
+        status_code=int(payload["status"]),
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+def problem_bytes(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def http_problem(status: int, detail: str | None = None) -> dict[str, Any]:
+    phrase = HTTPStatus(status).phrase
+    return problem_payload(
+        status=status, type_="about:blank", title=phrase, detail=detail or phrase
+    )
+
+
+def _count_detail(count: int) -> str:
+    if count == 1:
+        return "1 field of the request is invalid; see errors."
+    return f"{count} fields of the request are invalid; see errors."
+
+
+# Messages pydantic would otherwise build from the submitted value.
+_FIXED_MESSAGES = {
+    "uuid_parsing": "must be a valid UUID",
+    "uuid_type": "must be a valid UUID",
+    "json_invalid": "the body is not valid JSON",
+    "model_attributes_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+}
+
+
+def field_errors_from_validation(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
+    result = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        if location and location[0] == "body":
+            location = location[1:]
+        if error.get("type") == "json_invalid" or not location:
+            field = "body"
+        else:
+            field = ".".join(location)
+        message = _FIXED_MESSAGES.get(str(error.get("type")), str(error.get("msg", "is invalid")))
+        result.append(FieldError(field=field, message=message.removeprefix("Value error, ")))
+    return result
+
+
+def _request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "-"))
+
+
+async def _domain_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, DomainError)
+    return problem_response(error.payload(), headers=error.headers)
+
+
+async def _validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    return problem_response(RequestInvalid(field_errors_from_validation(error.errors())).payload())
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    detail = error.detail if isinstance(error.detail, str) else None
+    if error.status_code == 404:
+        detail = "There is nothing at this address."
+    return problem_response(http_problem(error.status_code, detail), headers=error.headers)
+
+
+async def _unexpected_error(request: Request, error: Exception) -> Response:
+    request_id = _request_id(request)
+    # The traceback, but not the message: messages can carry submitted values.
+    logger.error(
+        "unhandled %s (request_id=%s)\n%s",
+        type(error).__name__,
+        request_id,
+        "".join(traceback.format_tb(error.__traceback__)),
+    )
+    payload = http_problem(500, f"Something went wrong on our side. Request id: {request_id}.")
+    payload["request_id"] = request_id
+    return problem_response(payload, headers={"X-Request-ID": request_id})
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry declaring these problem statuses in OpenAPI.
+
+    Only ``application/problem+json`` is declared; ``main.custom_openapi`` adds the schemas.
+    """
+    declared: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        model = ValidationProblem if status == 422 else Problem
+        declared[status] = {
+            "description": HTTPStatus(status).phrase,
+            "content": {
+                PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
+    return declared

@@ -1,0 +1,1 @@
+"""Idempotency-Key handling shared by the public POST and every staff action."""

@@ -1,0 +1,135 @@
+"""``IdempotencyDep``: what a route uses to make its work safe to retry.
+
+    return await idempotency.respond(session, scope="public", payload=payload, produce=work)
+
+``produce`` does the work in the request's session and returns the response; the same response
+is stored with the work in one transaction and replayed for a retry with the same key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.responses import Response
+
+from booking.clock import Clock
+from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep
+from booking.errors import DomainError, problem_bytes
+from booking.idempotency import service
+
+# Headers that belong to the outcome and are replayed with it.
+_REPLAYED_HEADERS = ("location", "etag", "content-type")
+
+
+class Idempotency:
+    def __init__(
+        self,
+        *,
+        key: str | None,
+        request: Request,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        ttl: dt.timedelta,
+    ) -> None:
+        self.key = key
+        self.request = request
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.ttl = ttl
+
+    async def respond(
+        self,
+        session: AsyncSession,
+        *,
+        scope: str,
+        payload: Any,
+        produce: Callable[[], Awaitable[Response]],
+    ) -> Response:
+        if self.key is None:
+            return await produce()
+
+        fingerprint = service.request_fingerprint(
+            self.request.method, self.request.url.path, payload
+        )
+        stored = await service.claim_key(
+            self.sessionmaker,
+            scope=scope,
+            key=self.key,
+            fingerprint=fingerprint,
+            now=self.clock.now(),
+            ttl=self.ttl,
+        )
+        if stored is not None:
+            return Response(
+                content=stored.body,
+                status_code=stored.status,
+                headers={**stored.headers, "Idempotent-Replayed": "true"},
+            )
+
+        try:
+            response = await produce()
+            await service.store_response(
+                session, scope=scope, key=self.key, response=_to_stored(response)
+            )
+            await session.commit()
+        except DomainError as error:
+            # The work is rolled back; its answer is part of the outcome and is kept.
+            await session.rollback()
+            async with self.sessionmaker() as own_session, own_session.begin():
+                await service.store_response(
+                    own_session,
+                    scope=scope,
+                    key=self.key,
+                    response=service.StoredResponse(
+                        error.status,
+                        problem_bytes(error.payload()).decode(),
+                        {"content-type": "application/problem+json", **error.headers},
+                    ),
+                )
+            raise
+        except BaseException:
+            await session.rollback()
+            await service.release_key(self.sessionmaker, scope=scope, key=self.key)
+            raise
+        return response
+
+
+def _to_stored(response: Response) -> service.StoredResponse:
+    headers = {
+        name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers
+    }
+    return service.StoredResponse(response.status_code, bytes(response.body).decode(), headers)
+
+
+def get_idempotency(
+    request: Request,
+    sessionmaker: SessionmakerDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            pattern=r"^[\x21-\x7e]+$",
+            description="Any unique string (a UUID is ideal). A retry with the same key and "
+            "body replays the first response; kept for 24 hours.",
+        ),
+    ] = None,
+) -> Idempotency:
+    return Idempotency(
+        key=idempotency_key,
+        request=request,
+        sessionmaker=sessionmaker,
+        clock=clock,
+        ttl=dt.timedelta(hours=settings.idempotency_key_ttl_hours),
+    )
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(get_idempotency)]

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from booking.errors import DomainError
+
+
+class IdempotencyKeyInUse(DomainError):
+    status = 409
+    slug = "idempotency-key-in-use"
+    title = "A request with this Idempotency-Key is still being processed"
+    headers = MappingProxyType({"Retry-After": "1"})
+
+
+class IdempotencyKeyReused(DomainError):
+    status = 422
+    slug = "idempotency-key-reused"
+    title = "This Idempotency-Key was used for a different request"

@@ -1,0 +1,144 @@
+"""Idempotency-Key records: claim a key, replay a stored response, or refuse a reuse.
+
+The database guarantees "one key, one outcome": the claim is an INSERT on the (scope, key)
+primary key, committed on its own before the work starts, so a second request with the same
+key sees it at once (409 while the first runs, the stored response afterwards). The response is
+stored in the same transaction as the work, so a crash can never leave work done without its
+response recorded. A claim whose request died (no response after ``STALE_CLAIM``) is taken over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from booking.idempotency.errors import IdempotencyKeyInUse, IdempotencyKeyReused
+from booking.idempotency.models import IdempotencyRecord, IdempotencyState, idempotency_keys
+
+STALE_CLAIM = dt.timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status: int
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def request_fingerprint(method: str, path: str, payload: Any) -> str:
+    canonical = json.dumps([method, path, payload], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def claim_key(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    now: dt.datetime,
+    ttl: dt.timedelta,
+) -> StoredResponse | None:
+    """Claim the key for this request (None), or return the response to replay.
+
+    Raises ``IdempotencyKeyReused`` when the key came with a different request and
+    ``IdempotencyKeyInUse`` while the first request with it is still running.
+    """
+    table = idempotency_keys
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            delete(table).where(
+                table.c.scope == scope, table.c.key == key, table.c.expires_at <= now
+            )
+        )
+        values = {
+            "scope": scope,
+            "key": key,
+            "request_fingerprint": fingerprint,
+            "state": IdempotencyState.in_progress,
+            "locked_at": now,
+            "expires_at": now + ttl,
+        }
+        dialect = session.get_bind().dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        claimed = await session.execute(
+            insert.values(**values).on_conflict_do_nothing(index_elements=["scope", "key"])
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            return None
+
+        existing = (
+            await session.execute(
+                select(IdempotencyRecord).where(table.c.scope == scope, table.c.key == key)
+            )
+        ).scalar_one()
+        if existing.request_fingerprint != fingerprint:
+            raise IdempotencyKeyReused(
+                "Use a new Idempotency-Key for a different request; keys are kept for "
+                f"{int(ttl.total_seconds() // 3600)} hours."
+            )
+        if existing.state == IdempotencyState.completed:
+            assert existing.response_status is not None
+            assert existing.response_body is not None
+            return StoredResponse(
+                existing.response_status, existing.response_body, existing.response_headers or {}
+            )
+        if existing.locked_at <= now - STALE_CLAIM:
+            taken_over = await session.execute(
+                update(table)
+                .where(
+                    table.c.scope == scope,
+                    table.c.key == key,
+                    table.c.locked_at == existing.locked_at,
+                )
+                .values(locked_at=now)
+            )
+            if taken_over.rowcount == 1:  # type: ignore[attr-defined]
+                return None
+        raise IdempotencyKeyInUse("Retry in a moment to receive its response.")
+
+
+async def store_response(
+    session: AsyncSession, *, scope: str, key: str, response: StoredResponse
+) -> None:
+    """Record the response in the caller's transaction (the one that did the work)."""
+    table = idempotency_keys
+    await session.execute(
+        update(table)
+        .where(table.c.scope == scope, table.c.key == key)
+        .values(
+            state=IdempotencyState.completed,
+            response_status=response.status,
+            response_body=response.body,
+            response_headers=response.headers,
+        )
+    )
+
+
+async def release_key(
+    sessionmaker: async_sessionmaker[AsyncSession], *, scope: str, key: str
+) -> None:
+    """Forget a claim whose request failed unexpectedly, so that a retry can run it again."""
+    table = idempotency_keys
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            delete(table).where(
+                table.c.scope == scope,
+                table.c.key == key,
+                table.c.state == IdempotencyState.in_progress,
+            )
+        )
+
+
+async def purge_expired_keys(session: AsyncSession, *, now: dt.datetime) -> int:
+    table = idempotency_keys
+    result = await session.execute(delete(table).where(table.c.expires_at <= now))
+    return int(result.rowcount)  # type: ignore[attr-defined]

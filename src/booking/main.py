@@ -1,0 +1,80 @@
+"""``create_app(settings)``: the application, its lifespan, handlers and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from booking import __version__
+from booking.appointments.routes import public_router as appointments_public_router
+from booking.clock import Clock, SystemClock
+from booking.config import Settings, load_settings
+from booking.db import create_engine, create_sessionmaker
+from booking.errors import Problem, ValidationProblem, install_problem_handlers
+from booking.middleware import BodyLimitMiddleware, RequestIdMiddleware
+
+API_DESCRIPTION = """
+Appointment requests for a spine practice. The practice's website form posts a request
+(`createAppointment`); the front desk confirms it with a time; the patient is kept informed.
+
+Every error is an RFC 9457 problem (`application/problem+json`). A 422 lists each bad field
+by path in `errors` and never echoes what was sent. Send an `Idempotency-Key` header on every
+POST to make retries safe.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="booking",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+
+    install_problem_handlers(app)
+    app.include_router(appointments_public_router)
+
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+
+    def custom_openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in (Problem, ValidationProblem):
+                definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(definition.pop("$defs", {}))
+                components[model.__name__] = definition
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = custom_openapi  # type: ignore[method-assign]
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """Factory for uvicorn (``--factory``): settings from BOOKING_* variables and .env."""
+    return create_app()
