@@ -156,6 +156,8 @@ _FIXED_MESSAGES = {
     "json_invalid": "the body is not valid JSON",
     "model_attributes_type": "must be a JSON object",
     "dict_type": "must be a JSON object",
+    "extra_forbidden": "is not a field of this request",
+    "missing": "is required",
 }
 
 
@@ -172,10 +174,6 @@ def field_errors_from_validation(errors: Iterable[Mapping[str, Any]]) -> list[Fi
         message = _FIXED_MESSAGES.get(str(error.get("type")), str(error.get("msg", "is invalid")))
         result.append(FieldError(field=field, message=message.removeprefix("Value error, ")))
     return result
-
-
-def _request_id(request: Request) -> str:
-    return str(getattr(request.state, "request_id", "-"))
 
 
 async def _domain_error(request: Request, error: Exception) -> Response:
@@ -196,9 +194,12 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return problem_response(http_problem(error.status_code, detail), headers=error.headers)
 
 
-async def _unexpected_error(request: Request, error: Exception) -> Response:
-    request_id = _request_id(request)
-    # The traceback, but not the message: messages can carry submitted values.
+def unexpected_error_payload(error: BaseException, request_id: str) -> dict[str, Any]:
+    """Log an unhandled error (its traceback, never its message) and describe it to the client.
+
+    Messages can carry submitted values (a database error quotes its parameters), so neither the
+    log nor the response contains one; the request id connects the two.
+    """
     logger.error(
         "unhandled %s (request_id=%s)\n%s",
         type(error).__name__,
@@ -207,14 +208,15 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
     )
     payload = http_problem(500, f"Something went wrong on our side. Request id: {request_id}.")
     payload["request_id"] = request_id
-    return problem_response(payload, headers={"X-Request-ID": request_id})
+    return payload
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    # Unexpected exceptions are rendered by RequestContextMiddleware, which (unlike Starlette's
+    # outermost error middleware) does not re-raise them for the server to log with messages.
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -15,7 +15,7 @@ from booking.clock import Clock, SystemClock
 from booking.config import Settings, load_settings
 from booking.db import create_engine, create_sessionmaker
 from booking.errors import Problem, ValidationProblem, install_problem_handlers
-from booking.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from booking.middleware import BodyLimitMiddleware, RequestContextMiddleware
 
 API_DESCRIPTION = """
 Appointment requests for a spine practice. The practice's website form posts a request
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(appointments_public_router)
 
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestContextMiddleware)
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -7,13 +7,14 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from booking.errors import PayloadTooLarge, problem_bytes
+from booking.errors import PayloadTooLarge, problem_bytes, unexpected_error_payload
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class RequestIdMiddleware:
-    """Gives every request an id (the caller's ``X-Request-ID`` when sane) and echoes it back."""
+class RequestContextMiddleware:
+    """Gives every request an id (the caller's ``X-Request-ID`` when sane) and echoes it back;
+    turns an unhandled exception into a 500 problem that names only that id."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -25,16 +26,36 @@ class RequestIdMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        response_started = False
 
         async def send_with_request_id(message: Message) -> None:
+            nonlocal response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 headers = list(message.get("headers", []))
                 if not any(name.lower() == b"x-request-id" for name, _ in headers):
                     headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_request_id)
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        except Exception as error:
+            payload = unexpected_error_payload(error, request_id)
+            if response_started:
+                return  # too late for an error response; the log has it
+            content = problem_bytes(payload)
+            await send_with_request_id(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/problem+json"),
+                        (b"content-length", str(len(content)).encode()),
+                    ],
+                }
+            )
+            await send_with_request_id({"type": "http.response.body", "body": content})
 
 
 class BodyLimitMiddleware:

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.appointments.reasons import REASONS, ReasonCode, ReasonInfo

@@ -17,8 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.idempotency.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from booking.idempotency.models import IdempotencyRecord, IdempotencyState, idempotency_keys

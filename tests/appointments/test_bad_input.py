@@ -1,0 +1,225 @@
+"""Hostile and careless input: each gets a 4xx problem naming the field, nothing is stored, and
+nothing the client sent is echoed back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.factories import appointment_request, without
+from tests.helpers import assert_problem, error_fields, stored_appointments
+
+SENTINEL = "Zq9Sentinel"
+
+CASES: list[tuple[str, dict[str, Any], set[str]]] = [
+    ("empty first name", appointment_request(patient__first_name="   "), {"patient.first_name"}),
+    ("long last name", appointment_request(patient__last_name="x" * 101), {"patient.last_name"}),
+    ("number as name", appointment_request(patient__first_name=42), {"patient.first_name"}),
+    (
+        "control character",
+        appointment_request(patient__first_name=f"{SENTINEL}\x00"),
+        {"patient.first_name"},
+    ),
+    (
+        "bidi override",
+        appointment_request(patient__last_name=f"{SENTINEL}\u202e"),
+        {"patient.last_name"},
+    ),
+    ("bad email", appointment_request(patient__email=f"{SENTINEL}@@x"), {"patient.email"}),
+    ("email without domain", appointment_request(patient__email=f"{SENTINEL}@"), {"patient.email"}),
+    ("bad phone", appointment_request(patient__phone="555-01"), {"patient.phone"}),
+    ("letters as phone", appointment_request(patient__phone=SENTINEL), {"patient.phone"}),
+    (
+        "string boolean",
+        appointment_request(patient__is_new_patient="yes"),
+        {"patient.is_new_patient"},
+    ),
+    (
+        "birth in the future",
+        appointment_request(patient__date_of_birth="2030-01-01"),
+        {"patient.date_of_birth"},
+    ),
+    ("unknown reason", appointment_request(reason_code=SENTINEL), {"reason_code"}),
+    ("other without detail", appointment_request(reason_code="other"), {"reason_detail"}),
+    (
+        "other with blank detail",
+        appointment_request(reason_code="other", reason_detail="  "),
+        {"reason_detail"},
+    ),
+    ("detail too long", appointment_request(reason_detail="x" * 2001), {"reason_detail"}),
+    ("no windows", appointment_request(preferred_windows=[]), {"preferred_windows"}),
+    (
+        "four windows",
+        appointment_request(
+            preferred_windows=[
+                {"date": day, "part_of_day": "any"}
+                for day in ("2026-12-07", "2026-12-08", "2026-12-09", "2026-12-10")
+            ]
+        ),
+        {"preferred_windows"},
+    ),
+    (
+        "duplicate windows",
+        appointment_request(
+            preferred_windows=[{"date": "2026-12-07", "part_of_day": "morning"}] * 2
+        ),
+        {"preferred_windows"},
+    ),
+    (
+        "past date",
+        appointment_request(preferred_windows=[{"date": "2026-11-27", "part_of_day": "any"}]),
+        {"preferred_windows.0.date"},
+    ),
+    (
+        "saturday",
+        appointment_request(preferred_windows=[{"date": "2026-12-05", "part_of_day": "any"}]),
+        {"preferred_windows.0.date"},
+    ),
+    (
+        "closed holiday",
+        appointment_request(preferred_windows=[{"date": "2026-12-25", "part_of_day": "any"}]),
+        {"preferred_windows.0.date"},
+    ),
+    (
+        "two years ahead",
+        appointment_request(preferred_windows=[{"date": "2028-11-30", "part_of_day": "any"}]),
+        {"preferred_windows.0.date"},
+    ),
+    (
+        "not a date",
+        appointment_request(preferred_windows=[{"date": SENTINEL, "part_of_day": "any"}]),
+        {"preferred_windows.0.date"},
+    ),
+    (
+        "unknown part of day",
+        appointment_request(preferred_windows=[{"date": "2026-12-07", "part_of_day": "night"}]),
+        {"preferred_windows.0.part_of_day"},
+    ),
+    ("unknown contact", appointment_request(contact_preference="fax"), {"contact_preference"}),
+    ("unknown symptom", appointment_request(urgent_symptoms=[SENTINEL]), {"urgent_symptoms.0"}),
+    ("no consent", appointment_request(consent=False), {"consent"}),
+    ("missing consent", without(appointment_request(), "consent"), {"consent"}),
+    ("missing patient", without(appointment_request(), "patient"), {"patient"}),
+    ("extra field", appointment_request(status="confirmed"), {"status"}),
+    ("extra patient field", appointment_request(patient__ssn=SENTINEL), {"patient.ssn"}),
+    (
+        "windows as object",
+        appointment_request(preferred_windows={"date": "2026-12-07"}),
+        {"preferred_windows"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"), [case[1:] for case in CASES], ids=[c[0] for c in CASES]
+)
+async def test_bad_field_gets_422_naming_it_and_stores_nothing(
+    client: httpx.AsyncClient, app: FastAPI, body: dict[str, Any], fields: set[str]
+) -> None:
+    response = await client.post("/api/v1/appointments", json=body)
+
+    assert error_fields(response) == fields
+    assert SENTINEL not in response.text
+    assert all("input" not in error for error in response.json()["errors"])
+    assert await stored_appointments(app) == []
+
+
+async def test_every_bad_field_is_listed_at_once(client: httpx.AsyncClient) -> None:
+    body = appointment_request(
+        patient__email="nope",
+        patient__phone="1",
+        reason_code="other",
+        preferred_windows=[{"date": "2026-12-05", "part_of_day": "any"}],
+        consent=False,
+    )
+    response = await client.post("/api/v1/appointments", json=body)
+    assert error_fields(response) == {
+        "patient.email",
+        "patient.phone",
+        "reason_detail",
+        "preferred_windows.0.date",
+        "consent",
+    }
+    problem = response.json()
+    assert problem["type"] == "/problems/validation-error"
+    assert "5 fields" in problem["detail"]
+    assert all(set(error) == {"field", "pointer", "message"} for error in problem["errors"])
+    assert {error["pointer"] for error in problem["errors"]} >= {"#/patient/email"}
+
+
+@pytest.mark.parametrize(
+    ("content", "headers"),
+    [
+        (b"", {"content-type": "application/json"}),
+        (b"{", {"content-type": "application/json"}),
+        (b'{"patient": ', {"content-type": "application/json"}),
+        (b"[]", {"content-type": "application/json"}),
+        (b"null", {"content-type": "application/json"}),
+        (b'"text"', {"content-type": "application/json"}),
+        (b"\xff\xfe", {"content-type": "application/json"}),
+    ],
+    ids=["empty", "truncated", "half", "array", "null", "string", "not utf-8"],
+)
+async def test_malformed_json_gets_a_problem_not_a_500(
+    client: httpx.AsyncClient, app: FastAPI, content: bytes, headers: dict[str, str]
+) -> None:
+    response = await client.post("/api/v1/appointments", content=content, headers=headers)
+    assert response.status_code in {400, 422}, response.text
+    assert_problem(response, response.status_code)
+    assert await stored_appointments(app) == []
+
+
+async def test_a_form_encoded_body_gets_415(client: httpx.AsyncClient, app: FastAPI) -> None:
+    response = await client.post(
+        "/api/v1/appointments", data={"patient": SENTINEL, "consent": "true"}
+    )
+    body = assert_problem(response, 415)
+    assert body["type"] == "/problems/unsupported-media-type"
+    assert SENTINEL not in response.text
+    assert await stored_appointments(app) == []
+
+
+async def test_a_text_plain_body_gets_415(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/appointments",
+        content=json.dumps(appointment_request()),
+        headers={"content-type": "text/plain"},
+    )
+    assert_problem(response, 415)
+
+
+async def test_json_with_charset_parameter_is_accepted(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/appointments",
+        content=json.dumps(appointment_request()).encode(),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_a_body_over_the_limit_with_content_length_gets_413(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    body = appointment_request(reason_detail="x" * (70 * 1024))
+    response = await client.post("/api/v1/appointments", json=body)
+    problem = assert_problem(response, 413)
+    assert problem["type"] == "/problems/payload-too-large"
+    assert await stored_appointments(app) == []
+
+
+async def test_a_ten_megabyte_body_streamed_without_content_length_gets_413(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(160):
+            yield b"x" * 65536
+
+    response = await client.post(
+        "/api/v1/appointments", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 413)
+    assert await stored_appointments(app) == []

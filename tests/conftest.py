@@ -1,0 +1,191 @@
+"""The one suite runs on SQLite and on PostgreSQL: every test that takes ``client`` (or
+``database_url``) runs once per backend, on a schema built by the migrations.
+
+PostgreSQL: ``BOOKING_TEST_POSTGRES_URL`` names a database the suite may wipe (default
+``postgresql://postgres@127.0.0.1:5432/booking_test``, created when missing). When it cannot be
+reached, the PostgreSQL half is skipped and the run says so at the end; with ``CI=true`` the run
+fails instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from booking import migrations
+from booking.clock import FrozenClock
+from booking.config import Settings, load_settings
+from booking.db import create_engine
+from booking.main import create_app
+from booking.models import metadata
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/booking_test"
+POSTGRES_URL = os.environ.get("BOOKING_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Monday 30 November 2026, 09:00 in Chicago: the practice is open, the day has just begun.
+NOW = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
+
+_postgres_skip_reason: list[str] = []
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "_env_file": None,
+        "environment": "development",
+        "database_url": database_url,
+        "practice_timezone": "America/Chicago",
+        "open_weekdays": "mon,tue,wed,thu,fri",
+        "closed_dates": "2026-12-25",
+        "booking_horizon_days": 90,
+        "notifier": "console",
+        "public_rate_limit": "0",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _ensure_database(url: str, *, fresh: bool) -> None:
+    """Create the database when missing (or drop it first, with ``fresh``)."""
+    target = make_url(url)
+    admin = _asyncpg_dsn(str(target.set(database="postgres")))
+    connection = await asyncpg.connect(admin, timeout=5)
+    try:
+        exists = await connection.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", target.database
+        )
+        if exists and fresh:
+            await connection.execute(f'DROP DATABASE "{target.database}" WITH (FORCE)')
+            exists = False
+        if not exists:
+            await connection.execute(f'CREATE DATABASE "{target.database}"')
+    finally:
+        await connection.close()
+
+
+def postgres_database_url(suffix: str = "") -> str:
+    """A URL on the test server; with a suffix, a database of its own (created fresh)."""
+    url = make_url(POSTGRES_URL)
+    if suffix:
+        url = url.set(database=f"{url.database}_{suffix}")
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The migrated PostgreSQL test database, or a skip (a failure in CI) when unreachable."""
+    if _postgres_skip_reason:
+        pytest.skip(_postgres_skip_reason[0])
+    try:
+        asyncio.run(_ensure_database(POSTGRES_URL, fresh=True))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        reason = (
+            f"PostgreSQL is not reachable at {make_url(POSTGRES_URL).render_as_string()} "
+            f"({type(error).__name__}): the PostgreSQL half of the suite was skipped"
+        )
+        if IN_CI:
+            pytest.exit(f"CI=true and {reason}", returncode=3)
+        _postgres_skip_reason.append(reason)
+        pytest.skip(reason)
+    asyncio.run(_migrate(POSTGRES_URL))
+    return POSTGRES_URL
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(make_settings(url))
+    try:
+        await migrations.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _empty_tables(url: str) -> None:
+    engine = create_engine(make_settings(url))
+    try:
+        async with engine.begin() as connection:
+            names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+# --- SQLite -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database migrated once; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    asyncio.run(_migrate(f"sqlite:///{path}"))
+    return path
+
+
+# --- the fixtures tests use -------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "booking.db"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    yield url
+    asyncio.run(_empty_tables(url))
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, clock=clock)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://booking.test") as client:
+        yield client
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _postgres_skip_reason:
+        terminalreporter.write_sep("!", "PostgreSQL half SKIPPED", yellow=True, bold=True)
+        terminalreporter.write_line(_postgres_skip_reason[0])

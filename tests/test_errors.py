@@ -1,0 +1,87 @@
+"""Every error the app can answer with is problem+json; a 500 reveals only a request id."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from booking.dependencies import get_settings
+from tests.factories import appointment_request
+from tests.helpers import assert_problem
+
+LEAKY_MESSAGE = "patient Ana Ruiz, ana.ruiz@example.com"
+
+
+async def test_unknown_path_gets_404_problem(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/nothing-here")
+    body = assert_problem(response, 404)
+    assert body["type"] == "about:blank"
+
+
+async def test_wrong_method_gets_405_problem_with_allow(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/api/v1/reason-codes")
+    assert_problem(response, 405)
+    assert "GET" in response.headers["allow"]
+
+
+async def test_every_response_has_a_request_id_and_a_sane_one_is_kept(
+    client: httpx.AsyncClient,
+) -> None:
+    generated = await client.get("/api/v1/reason-codes")
+    assert len(generated.headers["x-request-id"]) == 32
+    kept = await client.get("/api/v1/reason-codes", headers={"X-Request-ID": "abc-123"})
+    assert kept.headers["x-request-id"] == "abc-123"
+    replaced = await client.get("/api/v1/reason-codes", headers={"X-Request-ID": "<script>"})
+    assert replaced.headers["x-request-id"] != "<script>"
+
+
+@pytest.fixture
+async def failing_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    def explode() -> None:
+        raise RuntimeError(LEAKY_MESSAGE)
+
+    app.dependency_overrides[get_settings] = explode
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://booking.test") as client:
+        yield client
+    app.dependency_overrides.clear()
+
+
+async def test_an_unexpected_error_is_a_500_problem_revealing_only_a_request_id(
+    failing_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        response = await failing_client.post(
+            "/api/v1/appointments",
+            json=appointment_request(),
+            headers={"X-Request-ID": "req-500"},
+        )
+    body = assert_problem(response, 500)
+    assert body["request_id"] == "req-500"
+    assert "req-500" in body["detail"]
+    assert "Ana" not in response.text
+    assert "RuntimeError" not in response.text
+    assert response.headers["x-request-id"] == "req-500"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "req-500" in logged
+    assert "RuntimeError" in logged
+    assert "Ana" not in logged
+    assert "ana.ruiz" not in logged
+
+
+async def test_the_openapi_spec_declares_problem_responses(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    create = spec["paths"]["/api/v1/appointments"]["post"]
+    assert create["operationId"] == "createAppointment"
+    for status in ("409", "413", "415", "422", "500"):
+        content = create["responses"][status]["content"]
+        assert list(content) == ["application/problem+json"], status
+    assert "Location" in create["responses"]["201"]["headers"]
+    assert "ValidationProblem" in spec["components"]["schemas"]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    parameters = {parameter["name"] for parameter in create["parameters"]}
+    assert "Idempotency-Key" in parameters

@@ -1,0 +1,86 @@
+"""Settings: typed, from BOOKING_* variables, refusing bad values with a clear message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from booking.config import SettingsError, async_database_url, load_settings
+
+
+def test_defaults_need_no_setup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.is_sqlite
+    assert settings.practice_timezone == "America/Chicago"
+    assert settings.notifier == "console"
+    assert settings.max_body_bytes == 64 * 1024
+
+
+def test_values_come_from_booking_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOOKING_PRACTICE_TIMEZONE", "Europe/Berlin")
+    monkeypatch.setenv("BOOKING_CORS_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("BOOKING_OPEN_WEEKDAYS", "Mon,tue, wed")
+    monkeypatch.setenv("BOOKING_CLOSED_DATES", "2026-12-24,2026-12-25")
+    settings = load_settings(_env_file=None)
+    assert settings.practice_timezone == "Europe/Berlin"
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+    assert settings.open_weekday_numbers == {0, 1, 2}
+    assert settings.closed_dates == [dt.date(2026, 12, 24), dt.date(2026, 12, 25)]
+
+
+def test_values_come_from_a_dotenv_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("BOOKING_PRACTICE_NAME=Backs & Necks\n")
+    assert load_settings().practice_name == "Backs & Necks"
+
+
+def test_an_unknown_time_zone_is_refused_by_name() -> None:
+    with pytest.raises(SettingsError, match=r"BOOKING_PRACTICE_TIMEZONE.*Mars/Olympus"):
+        load_settings(_env_file=None, practice_timezone="Mars/Olympus")
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysql://root@localhost/x", "://"])
+def test_a_malformed_or_unsupported_database_url_is_refused(url: str) -> None:
+    with pytest.raises(SettingsError, match="BOOKING_DATABASE_URL"):
+        load_settings(_env_file=None, database_url=url)
+
+
+def test_unknown_weekdays_are_refused() -> None:
+    with pytest.raises(SettingsError, match="BOOKING_OPEN_WEEKDAYS"):
+        load_settings(_env_file=None, open_weekdays="monday,funday")
+
+
+@pytest.mark.parametrize("secret", ["change-me", "secret", "short"])
+def test_a_placeholder_secret_is_refused_outside_development(secret: str) -> None:
+    with pytest.raises(SettingsError, match="BOOKING_SECRET_KEY"):
+        load_settings(_env_file=None, environment="production", secret_key=secret)
+
+
+def test_a_real_secret_is_accepted_in_production() -> None:
+    settings = load_settings(_env_file=None, environment="production", secret_key="k" * 40)
+    assert settings.environment == "production"
+
+
+@pytest.mark.parametrize(
+    ("plain", "driver"),
+    [
+        ("sqlite:///booking.db", "sqlite+aiosqlite"),
+        ("sqlite:////var/lib/booking/booking.db", "sqlite+aiosqlite"),
+        ("postgresql://booking@db/booking", "postgresql+asyncpg"),
+        ("postgres://booking:pw@db:5432/booking", "postgresql+asyncpg"),
+        ("postgresql+psycopg://booking@db/booking", "postgresql+asyncpg"),
+    ],
+)
+def test_plain_database_urls_get_the_async_driver(plain: str, driver: str) -> None:
+    assert async_database_url(plain).drivername == driver
+
+
+def test_every_setting_is_in_env_example() -> None:
+    from booking.config import Settings
+
+    example = (Path(__file__).parents[1] / ".env.example").read_text()
+    for name in Settings.model_fields:
+        assert f"BOOKING_{name.upper()}=" in example, name
