@@ -80,13 +80,21 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
 
 
 def create_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
+    """Parameters are never rendered into error messages or logs: they hold patient data."""
     url = settings.async_database_url
     if settings.is_sqlite:
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+        engine = create_async_engine(
+            url, pool_size=1, max_overflow=0, pool_timeout=60, hide_parameters=True
+        )
         _prepare_sqlite(engine)
         return engine
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=30
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=30,
+        hide_parameters=True,  # error messages must not quote patient data
     )
 
 
