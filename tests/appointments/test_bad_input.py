@@ -29,6 +29,16 @@ CASES: list[tuple[str, dict[str, Any], set[str]]] = [
         appointment_request(patient__last_name=f"{SENTINEL}\u202e"),
         {"patient.last_name"},
     ),
+    (
+        "line separator",
+        appointment_request(patient__first_name=f"{SENTINEL}\u2028x"),
+        {"patient.first_name"},
+    ),
+    (
+        "lone surrogate",
+        appointment_request(patient__last_name=f"{SENTINEL}\ud800"),
+        {"patient.last_name"},
+    ),
     ("bad email", appointment_request(patient__email=f"{SENTINEL}@@x"), {"patient.email"}),
     ("email without domain", appointment_request(patient__email=f"{SENTINEL}@"), {"patient.email"}),
     ("bad phone", appointment_request(patient__phone="555-01"), {"patient.phone"}),
@@ -120,7 +130,12 @@ CASES: list[tuple[str, dict[str, Any], set[str]]] = [
 async def test_bad_field_gets_422_naming_it_and_stores_nothing(
     client: httpx.AsyncClient, app: FastAPI, body: dict[str, Any], fields: set[str]
 ) -> None:
-    response = await client.post("/api/v1/appointments", json=body)
+    # json.dumps escapes non-ASCII, so even a lone surrogate travels as a browser would send it.
+    response = await client.post(
+        "/api/v1/appointments",
+        content=json.dumps(body),
+        headers={"content-type": "application/json"},
+    )
 
     assert error_fields(response) == fields
     assert SENTINEL not in response.text

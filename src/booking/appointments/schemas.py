@@ -39,7 +39,10 @@ def _reject_control_characters(value: str, allowed: frozenset[str] = frozenset()
 
 
 def _clean_line(value: str) -> str:
-    return _reject_control_characters(unicodedata.normalize("NFC", value))
+    value = _reject_control_characters(unicodedata.normalize("NFC", value))
+    if any(unicodedata.category(char) in {"Zl", "Zp"} for char in value):
+        raise ValueError("must be a single line")
+    return value
 
 
 def _clean_paragraphs(value: str) -> str:

@@ -1,0 +1,82 @@
+"""Real ``booking serve`` processes on real ports, for tests that need more than one process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+BOOKING = str(Path(sys.executable).with_name("booking"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def booking_env(database_url: str, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKING_")}
+    env["BOOKING_DATABASE_URL"] = database_url
+    env["BOOKING_PUBLIC_RATE_LIMIT"] = "0"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update({f"BOOKING_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+@contextmanager
+def running_servers(database_url: str, workdir: Path, count: int = 1) -> Iterator[list[str]]:
+    """Start ``count`` servers on one database; yield their base URLs; stop them."""
+    processes: list[subprocess.Popen[str]] = []
+    urls = []
+    try:
+        for _ in range(count):
+            port = free_port()
+            processes.append(
+                subprocess.Popen(
+                    [BOOKING, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                    cwd=workdir,
+                    env=booking_env(database_url),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+            )
+            urls.append(f"http://127.0.0.1:{port}")
+            _wait_until_serving(urls[-1], processes[-1])
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
+
+
+def _wait_until_serving(base_url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(base_url + "/api/v1/reason-codes", timeout=1)
+            return
+        except httpx.TransportError:
+            if process.poll() is not None:
+                output = process.stdout.read() if process.stdout else ""
+                raise RuntimeError(f"booking serve exited early:\n{output}") from None
+            time.sleep(0.1)
+    raise TimeoutError(f"{base_url} did not answer within 30 s")
+
+
+def next_open_day() -> str:
+    """A weekday after today by the real clock (servers in processes cannot share a fake one)."""
+    day = dt.date.today() + dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return day.isoformat()
