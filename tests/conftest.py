@@ -31,6 +31,7 @@ from booking.config import Settings, load_settings
 from booking.db import create_engine
 from booking.main import create_app
 from booking.models import metadata
+from booking.providers.models import DEFAULT_PROVIDER_ID
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/booking_test"
 POSTGRES_URL = os.environ.get("BOOKING_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
@@ -124,8 +125,15 @@ async def _empty_tables(url: str) -> None:
     engine = create_engine(make_settings(url))
     try:
         async with engine.begin() as connection:
-            names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+            # Providers keep the one the migration creates, as a new database has it.
+            names = ", ".join(
+                f'"{table.name}"' for table in metadata.sorted_tables if table.name != "providers"
+            )
             await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            await connection.execute(
+                text("DELETE FROM providers WHERE id <> :default"),
+                {"default": DEFAULT_PROVIDER_ID},
+            )
     finally:
         await engine.dispose()
 
@@ -190,3 +198,69 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _postgres_skip_reason:
         terminalreporter.write_sep("!", "PostgreSQL half SKIPPED", yellow=True, bold=True)
         terminalreporter.write_line(_postgres_skip_reason[0])
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def staff_password_hash() -> str:
+    """Hashed once: argon2 is slow on purpose, and most tests only need a signed-in clerk."""
+    from booking.staff.passwords import _hasher
+
+    return _hasher.hash(STAFF_PASSWORD)
+
+
+async def add_staff(
+    app: FastAPI, password_hash: str, *, email: str, role: str = "front_desk"
+) -> Any:
+    from booking.staff.models import StaffAccount
+
+    now = app.state.clock.now()
+    account = StaffAccount(
+        email=email,
+        display_name=email.split("@")[0],
+        role=role,
+        password_hash=password_hash,
+        created_at=now,
+        updated_at=now,
+    )
+    async with app.state.sessionmaker() as session, session.begin():
+        session.add(account)
+    return account
+
+
+def bearer(app: FastAPI, account: Any) -> dict[str, str]:
+    from booking.staff.tokens import issue_access_token
+
+    token = issue_access_token(
+        staff_id=account.id,
+        generation=account.token_generation,
+        secret_key=app.state.settings.secret_key,
+        now=app.state.clock.now(),
+        lifetime=dt.timedelta(minutes=30),
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def desk_account(app: FastAPI, staff_password_hash: str) -> Any:
+    return await add_staff(app, staff_password_hash, email="desk@practice.example")
+
+
+@pytest.fixture
+async def admin_account(app: FastAPI, staff_password_hash: str) -> Any:
+    return await add_staff(app, staff_password_hash, email="admin@practice.example", role="admin")
+
+
+@pytest.fixture
+def desk(app: FastAPI, desk_account: Any) -> dict[str, str]:
+    """Headers of a signed-in front-desk clerk."""
+    return bearer(app, desk_account)
+
+
+@pytest.fixture
+def admin(app: FastAPI, admin_account: Any) -> dict[str, str]:
+    return bearer(app, admin_account)

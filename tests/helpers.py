@@ -28,3 +28,17 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 def error_fields(response: httpx.Response) -> set[str]:
     body = assert_problem(response, 422)
     return {error["field"] for error in body["errors"]}
+
+
+async def create_request(client: httpx.AsyncClient, **changes: Any) -> str:
+    """POST a valid request (with changes) and return its id."""
+    from tests.factories import appointment_request
+
+    response = await client.post("/api/v1/appointments", json=appointment_request(**changes))
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def chicago(day: str, time: str) -> str:
+    """An ISO timestamp at this wall-clock time in the practice's zone (CST in winter)."""
+    return f"{day}T{time}:00-06:00"

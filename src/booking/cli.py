@@ -1,4 +1,4 @@
-"""The ``booking`` command: serve, migrate, openapi."""
+"""The ``booking`` command: serve, migrate, openapi, staff."""
 
 from __future__ import annotations
 
@@ -11,10 +11,15 @@ from typing import TypeVar
 import click
 import uvicorn
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from booking import migrations
+from booking.clock import SystemClock
 from booking.config import Settings, SettingsError, load_settings
-from booking.db import create_engine
+from booking.db import create_engine, create_sessionmaker
+from booking.errors import DomainError
+from booking.staff import service as staff_service
+from booking.staff.models import StaffAccount, StaffRole
 
 T = TypeVar("T")
 
@@ -43,6 +48,19 @@ def _with_engine(settings: Settings, work: Callable[..., Awaitable[T]], *args: o
         ) from None
 
 
+def _ready_database(settings: Settings) -> None:
+    """SQLite (one box) is migrated on the spot; PostgreSQL must be migrated on purpose."""
+    if settings.is_sqlite:
+        _with_engine(settings, migrations.upgrade)
+    elif _with_engine(settings, migrations.pending_migrations):
+        click.echo(
+            "The PostgreSQL database has migrations pending: run `booking migrate` to apply "
+            "them, then run this command again.",
+            err=True,
+        )
+        sys.exit(1)
+
+
 @click.group()
 def main() -> None:
     """booking: appointment requests for a spine practice."""
@@ -59,15 +77,7 @@ def serve(host: str, port: int, workers: int) -> None:
     several replicas may start at once, migrations are a separate step: `booking migrate`.
     """
     settings = _settings()
-    if settings.is_sqlite:
-        _with_engine(settings, migrations.upgrade)
-    elif _with_engine(settings, migrations.pending_migrations):
-        click.echo(
-            "The PostgreSQL database has migrations pending: run `booking migrate` to apply "
-            "them, then start `booking serve` again.",
-            err=True,
-        )
-        sys.exit(1)
+    _ready_database(settings)
     click.echo(f"booking: serving on http://{host}:{port} ({workers} worker(s))", err=True)
     uvicorn.run(
         "booking.main:create_app_from_environment",
@@ -97,3 +107,106 @@ def openapi() -> None:
     from booking.main import create_app
 
     click.echo(json.dumps(create_app(_settings()).openapi(), indent=2, ensure_ascii=False))
+
+
+@main.group()
+def staff() -> None:
+    """Manage staff accounts."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run(engine: AsyncEngine) -> T:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            return await work(session)
+
+    try:
+        return _with_engine(settings, run)
+    except DomainError as error:
+        raise click.ClickException(error.detail) from None
+
+
+def _by_email(email: str) -> Callable[[AsyncSession], Awaitable[StaffAccount]]:
+    async def find(session: AsyncSession) -> StaffAccount:
+        account = await staff_service.find_by_email(session, email)
+        if account is None:
+            raise click.ClickException(f"no staff account with the email {email}")
+        return account
+
+    return find
+
+
+@staff.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([role.value for role in StaffRole]), default="front_desk")
+@click.option("--name", "display_name", default="", help="Shown in the audit trail.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from one line of stdin.")
+def staff_create(email: str, role: str, display_name: str, password_stdin: bool) -> None:
+    """Create a staff account."""
+    settings = _settings()
+    _ready_database(settings)
+    password = _read_password(password_stdin)
+    account = _in_transaction(
+        settings,
+        lambda session: staff_service.create_staff(
+            session,
+            email=email,
+            display_name=display_name,
+            role=StaffRole(role),
+            password=password,
+            now=SystemClock().now(),
+        ),
+    )
+    click.echo(f"created {account.role} {account.email} ({account.id})")
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """List staff accounts."""
+    settings = _settings()
+    _ready_database(settings)
+    for account in _in_transaction(settings, staff_service.list_staff):
+        state = "active" if account.is_active else "deactivated"
+        click.echo(f"{account.email}\t{account.role}\t{state}\t{account.display_name}")
+
+
+@staff.command("deactivate")
+@click.argument("email")
+def staff_deactivate(email: str) -> None:
+    """Deactivate a staff account; its tokens stop working at once."""
+    settings = _settings()
+    _ready_database(settings)
+
+    async def deactivate(session: AsyncSession) -> StaffAccount:
+        account = await _by_email(email)(session)
+        return await staff_service.deactivate_staff(
+            session, staff_id=account.id, now=SystemClock().now()
+        )
+
+    _in_transaction(settings, deactivate)
+    click.echo(f"deactivated {email}")
+
+
+@staff.command("reset-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from one line of stdin.")
+def staff_reset_password(email: str, password_stdin: bool) -> None:
+    """Set a new password; tokens issued before stop working."""
+    settings = _settings()
+    _ready_database(settings)
+    password = _read_password(password_stdin)
+
+    async def reset(session: AsyncSession) -> None:
+        account = await _by_email(email)(session)
+        await staff_service.reset_password(
+            session, account=account, password=password, now=SystemClock().now()
+        )
+
+    _in_transaction(settings, reset)
+    click.echo(f"password reset for {email}")

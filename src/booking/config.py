@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import RateLimitItem, parse
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
@@ -54,6 +55,21 @@ def async_database_url(raw_url: str) -> URL:
     raise ValueError(f"uses an unsupported database {backend!r}; use sqlite or postgresql")
 
 
+def parse_opening_hours(value: str) -> tuple[dt.time, dt.time]:
+    """``08:00-17:00`` → (08:00, 17:00): when visits may begin and must have ended."""
+    try:
+        opens, closes = (dt.time.fromisoformat(part.strip()) for part in value.split("-"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not opening hours such as 08:00-17:00") from None
+    if opens >= closes:
+        raise ValueError(f"{value!r}: the practice must open before it closes")
+    return opens, closes
+
+
+def parse_rate(value: str) -> RateLimitItem:
+    return parse(value)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BOOKING_",
@@ -75,6 +91,7 @@ class Settings(BaseSettings):
     open_weekdays: Annotated[list[str], NoDecode] = ["mon", "tue", "wed", "thu", "fri"]
     closed_dates: Annotated[list[dt.date], NoDecode] = []
     booking_horizon_days: int = Field(default=90, ge=1, le=730)
+    opening_hours: str = "08:00-17:00"
     default_phone_region: str = "US"
     emergency_number: str = "911"
     crisis_line: str = "the 988 Suicide & Crisis Lifeline (call or text 988)"
@@ -85,6 +102,11 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=25, ge=1, le=65535)
     mail_from: str = "booking@localhost"
     front_desk_email: str = "front-desk@localhost"
+
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    sign_in_failures_per_account: str = "5/15minutes"
+    sign_in_failures_per_client: str = "20/15minutes"
+    rate_limit_storage_url: str = "memory://"
 
     public_rate_limit: str = "10/minute"
     cors_origins: Annotated[list[str], NoDecode] = []
@@ -104,6 +126,24 @@ class Settings(BaseSettings):
         if unknown or not days:
             raise ValueError(f"must be a comma-separated list of {', '.join(WEEKDAY_NAMES)}")
         return days
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _valid_opening_hours(cls, value: str) -> str:
+        parse_opening_hours(value)
+        return value
+
+    @field_validator(
+        "sign_in_failures_per_account", "sign_in_failures_per_client", "public_rate_limit"
+    )
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        if value.strip() != "0":
+            try:
+                parse_rate(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a rate such as 10/minute (0: off)") from None
+        return value
 
     @field_validator("practice_timezone")
     @classmethod
@@ -144,6 +184,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.async_database_url.get_backend_name() == "sqlite"
+
+    @property
+    def opening_times(self) -> tuple[dt.time, dt.time]:
+        return parse_opening_hours(self.opening_hours)
 
     @property
     def open_weekday_numbers(self) -> frozenset[int]:

@@ -10,12 +10,16 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from booking import __version__
+from booking.appointments.routes import desk_router as appointments_desk_router
 from booking.appointments.routes import public_router as appointments_public_router
 from booking.clock import Clock, SystemClock
 from booking.config import Settings, load_settings
 from booking.db import create_engine, create_sessionmaker
 from booking.errors import Problem, ValidationProblem, install_problem_handlers
 from booking.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from booking.providers.routes import router as providers_router
+from booking.staff.routes import router as staff_router
+from booking.staff.throttle import SignInThrottle, async_storage
 
 API_DESCRIPTION = """
 Appointment requests for a spine practice. The practice's website form posts a request
@@ -35,6 +39,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.sign_in_throttle = SignInThrottle(
+            settings, async_storage(settings.rate_limit_storage_url)
+        )
         try:
             yield
         finally:
@@ -51,6 +58,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     install_problem_handlers(app)
     app.include_router(appointments_public_router)
+    app.include_router(staff_router)
+    app.include_router(appointments_desk_router)
+    app.include_router(providers_router)
 
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

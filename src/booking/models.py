@@ -1,7 +1,16 @@
 """Every table, imported in one place so that Alembic and the tests see the whole schema."""
 
-from booking.appointments.models import Appointment
+from booking.appointments.models import Appointment, AppointmentEvent
 from booking.db import metadata
 from booking.idempotency.models import IdempotencyRecord
+from booking.providers.models import Provider
+from booking.staff.models import StaffAccount
 
-__all__ = ["Appointment", "IdempotencyRecord", "metadata"]
+__all__ = [
+    "Appointment",
+    "AppointmentEvent",
+    "IdempotencyRecord",
+    "Provider",
+    "StaffAccount",
+    "metadata",
+]

@@ -7,7 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, String, Text
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from booking.db import UTCDateTime
@@ -20,6 +20,24 @@ class AppointmentStatus(StrEnum):
     no_show = "no_show"
     declined = "declined"
     cancelled = "cancelled"
+
+
+# Statuses in which a visit has a time and a provider.
+SCHEDULED_STATUSES = (
+    AppointmentStatus.confirmed,
+    AppointmentStatus.completed,
+    AppointmentStatus.no_show,
+)
+
+# FHIR R4 Appointment.status for each of ours, for integrators.
+FHIR_STATUS = {
+    AppointmentStatus.requested: "proposed",
+    AppointmentStatus.confirmed: "booked",
+    AppointmentStatus.completed: "fulfilled",
+    AppointmentStatus.no_show: "noshow",
+    AppointmentStatus.declined: "cancelled",
+    AppointmentStatus.cancelled: "cancelled",
+}
 
 
 class ContactPreference(StrEnum):
@@ -39,10 +57,29 @@ def _one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
 
 
 class Appointment(SQLModel, table=True):
+    """A patient's request, and once confirmed, the visit.
+
+    No two confirmed visits of one provider overlap: on PostgreSQL an exclusion constraint, on
+    SQLite a trigger (both in the migration ``no_overlapping_visits``) guarantee it.
+    """
+
     __tablename__ = "appointments"
     __table_args__ = (
         _one_of("status", AppointmentStatus),
         _one_of("contact_preference", ContactPreference),
+        CheckConstraint(
+            "(start_at IS NULL AND end_at IS NULL) OR (end_at > start_at)", name="time_range"
+        ),
+        CheckConstraint(
+            "status NOT IN ('confirmed', 'completed', 'no_show') "
+            "OR (start_at IS NOT NULL AND provider_id IS NOT NULL)",
+            name="scheduled_has_time",
+        ),
+        # The desk's lists: triage (urgent first, oldest first), by time, and newest first.
+        Index("ix_appointments_triage", "status", "is_urgent", "created_at", "id"),
+        Index("ix_appointments_schedule", "status", "start_at", "id"),
+        Index("ix_appointments_provider_time", "provider_id", "start_at"),
+        Index("ix_appointments_created", "created_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -63,7 +100,45 @@ class Appointment(SQLModel, table=True):
     urgent_symptoms: list[str] = Field(sa_column=Column(JSON, nullable=False))
     is_urgent: bool = False
 
+    provider_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("providers.id"), nullable=True)
+    )
+    start_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
     consent_at: dt.datetime = Field(sa_type=UTCDateTime)
-    created_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
     version: int = Field(default=1, description="Grows with every change; the ETag.")
+
+
+class EventSource(StrEnum):
+    api = "api"
+    web = "web"
+    patient = "patient"
+    system = "system"
+
+
+class AppointmentEvent(SQLModel, table=True):
+    """One change of one appointment. Append-only: the database refuses updates."""
+
+    __tablename__ = "appointment_events"
+    __table_args__ = (
+        _one_of("source", EventSource),
+        Index("ix_appointment_events_appointment", "appointment_id", "occurred_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    appointment_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False)
+    )
+    occurred_at: dt.datetime = Field(sa_type=UTCDateTime)
+    action: str = Field(sa_type=String(20))
+    from_status: str | None = Field(default=None, sa_type=String(16))
+    to_status: str = Field(sa_type=String(16))
+    reason: str | None = Field(default=None, sa_type=Text)
+    source: str = Field(sa_type=String(10))
+    actor_staff_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("staff_accounts.id"), nullable=True)
+    )
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

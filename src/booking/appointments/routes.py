@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from booking.appointments import listing
 from booking.appointments import service as appointments
-from booking.appointments.models import AppointmentStatus
+from booking.appointments.listing import ListFilters, SortOrder
+from booking.appointments.models import Appointment, AppointmentStatus
+from booking.appointments.reasons import ReasonCode
 from booking.appointments.rules import BookingRules, use_rules
-from booking.appointments.schemas import AppointmentCreate, AppointmentCreated, ReasonCodeOut
+from booking.appointments.schemas import (
+    AppointmentCreate,
+    AppointmentCreated,
+    AppointmentEventOut,
+    AppointmentOut,
+    AppointmentPage,
+    ConfirmRequest,
+    ReasonCodeOut,
+    ReasonRequest,
+    RescheduleRequest,
+)
+from booking.appointments.service import Actor
+from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep, require_json_body
 from booking.errors import problem_responses
-from booking.idempotency.dependencies import IdempotencyDep
+from booking.idempotency.dependencies import Idempotency, IdempotencyDep
+from booking.staff.dependencies import CurrentStaff
+from booking.staff.models import StaffAccount
 
 
 async def booking_rules(settings: SettingsDep, clock: ClockDep) -> BookingRules:
@@ -108,4 +130,370 @@ async def create_appointment(
 
     return await idempotency.respond(
         session, scope="public", payload=payload.model_dump(mode="json"), produce=create
+    )
+
+
+# --- the front desk ---------------------------------------------------------------------------
+
+desk_router = APIRouter(prefix="/api/v1", tags=["front desk"])
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='The ETag you read (e.g. `"3"`): the change is refused with 412 when the '
+        "appointment changed since.",
+    ),
+]
+ACTION_ERRORS = problem_responses(401, 404, 409, 412, 415, 422, 500)
+
+
+def etag(appointment: Appointment) -> str:
+    return f'"{appointment.version}"'
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an If-Match names; None for no header or ``*``; -1 when it names none."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    for candidate in if_match.split(","):
+        tag = candidate.strip().removeprefix("W/").strip('"')
+        if tag.isdigit():
+            return int(tag)
+    return -1
+
+
+def appointment_response(appointment: Appointment, settings: Settings) -> JSONResponse:
+    body = AppointmentOut.of(appointment, settings.practice_timezone)
+    return JSONResponse(jsonable_encoder(body), headers={"ETag": etag(appointment)})
+
+
+async def perform(
+    action: Callable[[], Awaitable[Appointment]],
+    *,
+    payload: BaseModel | None,
+    staff: StaffAccount,
+    session: AsyncSession,
+    settings: Settings,
+    idempotency: Idempotency,
+) -> Response:
+    """Run one desk action, safe to retry with the same Idempotency-Key."""
+
+    async def produce() -> Response:
+        return appointment_response(await action(), settings)
+
+    return await idempotency.respond(
+        session,
+        scope=f"staff:{staff.id}",
+        payload=payload.model_dump(mode="json") if payload else None,
+        produce=produce,
+    )
+
+
+@desk_router.get(
+    "/appointments",
+    operation_id="listAppointments",
+    summary="List appointment requests",
+    response_model=AppointmentPage,
+    responses=problem_responses(401, 422, 500),
+)
+async def list_appointments(
+    staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    status: Annotated[list[AppointmentStatus] | None, Query()] = None,
+    reason_code: Annotated[list[ReasonCode] | None, Query()] = None,
+    urgent: bool | None = None,
+    created_from: dt.date | None = None,
+    created_to: dt.date | None = None,
+    scheduled_from: dt.date | None = None,
+    scheduled_to: dt.date | None = None,
+    provider_id: uuid.UUID | None = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    sort: SortOrder | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> AppointmentPage:
+    """Filter and page through requests. Dates are days in the practice's time zone, both ends
+    included. `q` matches name, email, phone digits or reference. Default order: urgent first,
+    then oldest first; by visit time when only confirmed, completed or no-show are asked for.
+    Follow `next_cursor` with the same filters to walk the list."""
+    filters = ListFilters(
+        statuses=status or [],
+        reason_codes=reason_code or [],
+        urgent=urgent,
+        created_from=created_from,
+        created_to=created_to,
+        scheduled_from=scheduled_from,
+        scheduled_to=scheduled_to,
+        provider_id=provider_id,
+        q=q,
+    )
+    page = await listing.list_appointments(
+        session,
+        filters=filters,
+        order=sort,
+        limit=limit,
+        cursor=cursor,
+        timezone=settings.timezone,
+    )
+    return AppointmentPage(
+        items=[AppointmentOut.of(item, settings.practice_timezone) for item in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@desk_router.get(
+    "/appointments/{appointment_id}",
+    operation_id="getAppointment",
+    summary="Read one appointment request",
+    response_model=AppointmentOut,
+    responses={
+        200: {"headers": {"ETag": {"description": "Send as If-Match with a change."}}},
+        304: {"description": "Not modified (If-None-Match matched)."},
+        **problem_responses(401, 404, 422, 500),
+    },
+)
+async def get_appointment(
+    appointment_id: uuid.UUID,
+    staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+) -> Response:
+    appointment = await appointments.get_appointment(session, appointment_id)
+    if if_none_match and expected_version(if_none_match) == appointment.version:
+        return Response(status_code=304, headers={"ETag": etag(appointment)})
+    return appointment_response(appointment, settings)
+
+
+@desk_router.get(
+    "/appointments/{appointment_id}/events",
+    operation_id="listAppointmentEvents",
+    summary="The appointment's history",
+    responses=problem_responses(401, 404, 422, 500),
+)
+async def list_appointment_events(
+    appointment_id: uuid.UUID, staff: CurrentStaff, session: SessionDep
+) -> list[AppointmentEventOut]:
+    """Every change, oldest first: who, when, from which status to which, why, and through what."""
+    events = await appointments.list_events(session, appointment_id)
+    return [AppointmentEventOut.model_validate(event, from_attributes=True) for event in events]
+
+
+@desk_router.post(
+    "/appointments/{appointment_id}/confirm",
+    operation_id="confirmAppointment",
+    summary="Confirm a request with a time",
+    response_model=AppointmentOut,
+    dependencies=[Depends(require_json_body)],
+    responses=ACTION_ERRORS,
+)
+async def confirm_appointment(
+    appointment_id: uuid.UUID,
+    body: ConfirmRequest,
+    staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+    if_match: IfMatch = None,
+) -> Response:
+    """Book the visit: `requested` → `confirmed`. The time must be in the future and inside
+    opening hours; the duration defaults from the reason code. 409 `slot-taken` when it
+    overlaps another confirmed visit of the same provider (back-to-back is fine)."""
+    return await perform(
+        lambda: appointments.confirm_appointment(
+            session,
+            appointment_id=appointment_id,
+            start=body.start,
+            duration_minutes=body.duration_minutes,
+            provider_id=body.provider_id,
+            message=body.message,
+            actor=Actor.staff(staff.id),
+            expected_version=expected_version(if_match),
+            settings=settings,
+            now=clock.now(),
+        ),
+        payload=body,
+        staff=staff,
+        session=session,
+        settings=settings,
+        idempotency=idempotency,
+    )
+
+
+@desk_router.post(
+    "/appointments/{appointment_id}/reschedule",
+    operation_id="rescheduleAppointment",
+    summary="Move a confirmed visit",
+    response_model=AppointmentOut,
+    dependencies=[Depends(require_json_body)],
+    responses=ACTION_ERRORS,
+)
+async def reschedule_appointment(
+    appointment_id: uuid.UUID,
+    body: RescheduleRequest,
+    staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+    if_match: IfMatch = None,
+) -> Response:
+    """A new time for a `confirmed` visit, with the same provider; same rules as confirm."""
+    return await perform(
+        lambda: appointments.reschedule_appointment(
+            session,
+            appointment_id=appointment_id,
+            start=body.start,
+            duration_minutes=body.duration_minutes,
+            actor=Actor.staff(staff.id),
+            expected_version=expected_version(if_match),
+            settings=settings,
+            now=clock.now(),
+        ),
+        payload=body,
+        staff=staff,
+        session=session,
+        settings=settings,
+        idempotency=idempotency,
+    )
+
+
+@desk_router.post(
+    "/appointments/{appointment_id}/decline",
+    operation_id="declineAppointment",
+    summary="Decline a request",
+    response_model=AppointmentOut,
+    dependencies=[Depends(require_json_body)],
+    responses=ACTION_ERRORS,
+)
+async def decline_appointment(
+    appointment_id: uuid.UUID,
+    body: ReasonRequest,
+    staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+    if_match: IfMatch = None,
+) -> Response:
+    """`requested` → `declined`, with a reason."""
+    return await perform(
+        lambda: appointments.decline_appointment(
+            session,
+            appointment_id=appointment_id,
+            reason=body.reason,
+            actor=Actor.staff(staff.id),
+            expected_version=expected_version(if_match),
+            now=clock.now(),
+        ),
+        payload=body,
+        staff=staff,
+        session=session,
+        settings=settings,
+        idempotency=idempotency,
+    )
+
+
+@desk_router.post(
+    "/appointments/{appointment_id}/cancel",
+    operation_id="cancelAppointment",
+    summary="Cancel a request or a visit",
+    response_model=AppointmentOut,
+    dependencies=[Depends(require_json_body)],
+    responses=ACTION_ERRORS,
+)
+async def cancel_appointment(
+    appointment_id: uuid.UUID,
+    body: ReasonRequest,
+    staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+    if_match: IfMatch = None,
+) -> Response:
+    """`requested` or `confirmed` → `cancelled`, with a reason; the time is freed."""
+    return await perform(
+        lambda: appointments.cancel_appointment(
+            session,
+            appointment_id=appointment_id,
+            reason=body.reason,
+            actor=Actor.staff(staff.id),
+            expected_version=expected_version(if_match),
+            now=clock.now(),
+        ),
+        payload=body,
+        staff=staff,
+        session=session,
+        settings=settings,
+        idempotency=idempotency,
+    )
+
+
+@desk_router.post(
+    "/appointments/{appointment_id}/complete",
+    operation_id="completeAppointment",
+    summary="Mark a visit completed",
+    response_model=AppointmentOut,
+    responses=ACTION_ERRORS,
+)
+async def complete_appointment(
+    appointment_id: uuid.UUID,
+    staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+    if_match: IfMatch = None,
+) -> Response:
+    """`confirmed` → `completed`, once the visit's time has come."""
+    return await perform(
+        lambda: appointments.complete_appointment(
+            session,
+            appointment_id=appointment_id,
+            actor=Actor.staff(staff.id),
+            expected_version=expected_version(if_match),
+            now=clock.now(),
+        ),
+        payload=None,
+        staff=staff,
+        session=session,
+        settings=settings,
+        idempotency=idempotency,
+    )
+
+
+@desk_router.post(
+    "/appointments/{appointment_id}/no-show",
+    operation_id="markNoShow",
+    summary="Mark a visit as a no-show",
+    response_model=AppointmentOut,
+    responses=ACTION_ERRORS,
+)
+async def mark_no_show(
+    appointment_id: uuid.UUID,
+    staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+    if_match: IfMatch = None,
+) -> Response:
+    """`confirmed` → `no_show`, once the visit's time has come."""
+    return await perform(
+        lambda: appointments.mark_no_show(
+            session,
+            appointment_id=appointment_id,
+            actor=Actor.staff(staff.id),
+            expected_version=expected_version(if_match),
+            now=clock.now(),
+        ),
+        payload=None,
+        staff=staff,
+        session=session,
+        settings=settings,
+        idempotency=idempotency,
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,7 +22,14 @@ from pydantic import (
     field_validator,
 )
 
-from booking.appointments.models import AppointmentStatus, ContactPreference, PartOfDay
+from booking.appointments.models import (
+    FHIR_STATUS,
+    Appointment,
+    AppointmentStatus,
+    ContactPreference,
+    EventSource,
+    PartOfDay,
+)
 from booking.appointments.reasons import ReasonCode, UrgentSymptom
 from booking.appointments.rules import current_rules
 
@@ -216,3 +225,135 @@ class ReasonCodeOut(BaseModel):
     label: str
     description: str
     default_duration_minutes: int
+
+
+# --- the front desk ---------------------------------------------------------------------------
+
+VisitMinutes = Annotated[int, Field(ge=5, le=480)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class ConfirmRequest(_Input):
+    start: AwareDatetime = Field(
+        description="When the visit begins; with a UTC offset (a time without one is a 422).",
+        examples=["2026-12-07T09:30:00-06:00"],
+    )
+    duration_minutes: VisitMinutes | None = Field(
+        default=None, description="Defaults to the reason code's visit length."
+    )
+    provider_id: uuid.UUID | None = Field(
+        default=None, description="Needed only when the practice has several providers."
+    )
+    message: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, max_length=1000),
+        AfterValidator(lambda value: _clean_paragraphs(value) if value else None),
+    ] = Field(default=None, description="A note for the patient, shown in the confirmation.")
+
+
+class RescheduleRequest(_Input):
+    start: AwareDatetime = Field(examples=["2026-12-08T14:00:00-06:00"])
+    duration_minutes: VisitMinutes | None = Field(
+        default=None, description="Defaults to the current visit's length."
+    )
+
+
+class ReasonRequest(_Input):
+    reason: Annotated[Reason, AfterValidator(_clean_paragraphs)] = Field(
+        examples=["We do not treat this condition; please see your family doctor."]
+    )
+
+
+class PatientOut(BaseModel):
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    date_of_birth: dt.date | None
+    is_new_patient: bool
+
+
+class AppointmentOut(BaseModel):
+    """Everything the desk knows about one request. Times are in the practice's time zone."""
+
+    id: uuid.UUID
+    reference: str
+    status: AppointmentStatus
+    fhir_status: str = Field(description="FHIR R4 Appointment.status", examples=["booked"])
+    urgent: bool
+    patient: PatientOut
+    reason_code: ReasonCode
+    reason_detail: str | None
+    preferred_windows: list[PreferredWindowOut]
+    contact_preference: ContactPreference
+    urgent_symptoms: list[UrgentSymptom]
+    provider_id: uuid.UUID | None
+    start: dt.datetime | None = Field(examples=["2026-12-07T09:30:00-06:00"])
+    end: dt.datetime | None
+    duration_minutes: int | None
+    timezone: str = Field(examples=["America/Chicago"])
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int = Field(description="Grows with every change; the ETag is this number, quoted.")
+
+    @classmethod
+    def of(cls, appointment: Appointment, timezone: str) -> AppointmentOut:
+        zone = ZoneInfo(timezone)
+        start = appointment.start_at.astimezone(zone) if appointment.start_at else None
+        end = appointment.end_at.astimezone(zone) if appointment.end_at else None
+        status = AppointmentStatus(appointment.status)
+        return cls(
+            id=appointment.id,
+            reference=appointment.reference,
+            status=status,
+            fhir_status=FHIR_STATUS[status],
+            urgent=appointment.is_urgent,
+            patient=PatientOut(
+                first_name=appointment.first_name,
+                last_name=appointment.last_name,
+                email=appointment.email,
+                phone=appointment.phone,
+                date_of_birth=appointment.date_of_birth,
+                is_new_patient=appointment.is_new_patient,
+            ),
+            reason_code=ReasonCode(appointment.reason_code),
+            reason_detail=appointment.reason_detail,
+            preferred_windows=[
+                PreferredWindowOut.model_validate(window)
+                for window in appointment.preferred_windows
+            ],
+            contact_preference=ContactPreference(appointment.contact_preference),
+            urgent_symptoms=[UrgentSymptom(symptom) for symptom in appointment.urgent_symptoms],
+            provider_id=appointment.provider_id,
+            start=start,
+            end=end,
+            duration_minutes=int((end - start).total_seconds() // 60) if start and end else None,
+            timezone=timezone,
+            created_at=appointment.created_at,
+            updated_at=appointment.updated_at,
+            version=appointment.version,
+        )
+
+
+class PreferredWindowOut(BaseModel):
+    date: dt.date
+    part_of_day: PartOfDay
+
+
+class AppointmentPage(BaseModel):
+    items: list[AppointmentOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class AppointmentEventOut(BaseModel):
+    id: uuid.UUID
+    occurred_at: dt.datetime
+    action: str = Field(examples=["confirmed"])
+    from_status: AppointmentStatus | None
+    to_status: AppointmentStatus
+    reason: str | None
+    source: EventSource
+    actor_staff_id: uuid.UUID | None
+    details: dict[str, Any]

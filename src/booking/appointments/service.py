@@ -1,18 +1,78 @@
-"""The rules of appointment requests. Services add and flush; the request's transaction commits."""
+"""The rules of appointment requests and their lifecycle.
+
+Services add and flush; the request's transaction commits. Every change goes through
+``_change``: the row is locked, the transition checked, the change applied and recorded in the
+audit trail, all in the caller's transaction.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from booking.appointments.models import Appointment, AppointmentStatus
+from booking.appointments.errors import (
+    AppointmentNotFound,
+    InvalidTransition,
+    PreconditionFailed,
+    SlotTaken,
+    VisitNotStarted,
+)
+from booking.appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    EventSource,
+)
 from booking.appointments.reasons import REASONS, ReasonCode, ReasonInfo
 from booking.appointments.schemas import AppointmentCreate
 from booking.config import Settings
+from booking.errors import FieldError, RequestInvalid
+from booking.providers import service as providers
+
+# The lifecycle: which statuses each action may start from, and where it leads.
+TRANSITIONS: dict[str, tuple[frozenset[AppointmentStatus], AppointmentStatus]] = {
+    "confirmed": (frozenset({AppointmentStatus.requested}), AppointmentStatus.confirmed),
+    "rescheduled": (frozenset({AppointmentStatus.confirmed}), AppointmentStatus.confirmed),
+    "declined": (frozenset({AppointmentStatus.requested}), AppointmentStatus.declined),
+    "cancelled": (
+        frozenset({AppointmentStatus.requested, AppointmentStatus.confirmed}),
+        AppointmentStatus.cancelled,
+    ),
+    "completed": (frozenset({AppointmentStatus.confirmed}), AppointmentStatus.completed),
+    "no_show": (frozenset({AppointmentStatus.confirmed}), AppointmentStatus.no_show),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change, for the audit trail."""
+
+    source: EventSource
+    staff_id: uuid.UUID | None = None
+
+    @classmethod
+    def staff(cls, staff_id: uuid.UUID, source: EventSource = EventSource.api) -> Actor:
+        return cls(source=source, staff_id=staff_id)
+
+
+PUBLIC_FORM = Actor(source=EventSource.api)
+
+
+@dataclass(slots=True)
+class Change:
+    """What an action did, beyond the status: recorded with the event."""
+
+    reason: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
 
 # No 0/O, 1/I/L, U or 5/S look-alikes: easy to read out on the phone. 28**8 ≈ 3.8e11 codes.
 REFERENCE_ALPHABET = "2346789ABCDEFGHJKMNPQRTVWXYZ"
@@ -52,7 +112,12 @@ def advisory_for(request: AppointmentCreate, settings: Settings) -> str | None:
 
 
 async def create_appointment(
-    session: AsyncSession, *, request: AppointmentCreate, settings: Settings, now: dt.datetime
+    session: AsyncSession,
+    *,
+    request: AppointmentCreate,
+    settings: Settings,
+    now: dt.datetime,
+    actor: Actor = PUBLIC_FORM,
 ) -> CreatedAppointment:
     patient = request.patient
     appointment = Appointment(
@@ -75,6 +140,8 @@ async def create_appointment(
         updated_at=now,
     )
     await _insert_with_unique_reference(session, appointment)
+    _record(session, appointment, "created", None, actor, Change(), now)
+    await session.flush()
     return CreatedAppointment(appointment, advisory_for(request, settings))
 
 
@@ -90,3 +157,282 @@ async def _insert_with_unique_reference(session: AsyncSession, appointment: Appo
             if attempt == _REFERENCE_ATTEMPTS - 1:
                 raise
             appointment.reference = new_reference()
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+async def get_appointment(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment:
+    appointment = await session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise AppointmentNotFound("No appointment with this id.")
+    return appointment
+
+
+async def list_events(session: AsyncSession, appointment_id: uuid.UUID) -> list[AppointmentEvent]:
+    await get_appointment(session, appointment_id)
+    statement = (
+        select(AppointmentEvent)
+        .where(col(AppointmentEvent.appointment_id) == appointment_id)
+        .order_by(col(AppointmentEvent.occurred_at), col(AppointmentEvent.id))
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+# --- the front desk's actions ------------------------------------------------------------------
+
+
+async def confirm_appointment(
+    session: AsyncSession,
+    *,
+    appointment_id: uuid.UUID,
+    start: dt.datetime,
+    duration_minutes: int | None,
+    provider_id: uuid.UUID | None,
+    message: str | None,
+    actor: Actor,
+    expected_version: int | None,
+    settings: Settings,
+    now: dt.datetime,
+) -> Appointment:
+    async def schedule(appointment: Appointment) -> Change:
+        provider = await providers.choose_provider(session, provider_id)
+        minutes = (
+            duration_minutes
+            or REASONS[ReasonCode(appointment.reason_code)].default_duration_minutes
+        )
+        await _book(session, appointment, provider.id, start, minutes, settings, now)
+        return Change(details={**_visit_details(appointment), "message": message})
+
+    return await _change(
+        session, appointment_id, "confirmed", actor, expected_version, now, schedule
+    )
+
+
+async def reschedule_appointment(
+    session: AsyncSession,
+    *,
+    appointment_id: uuid.UUID,
+    start: dt.datetime,
+    duration_minutes: int | None,
+    actor: Actor,
+    expected_version: int | None,
+    settings: Settings,
+    now: dt.datetime,
+) -> Appointment:
+    async def move(appointment: Appointment) -> Change:
+        assert appointment.provider_id is not None
+        assert appointment.start_at is not None
+        assert appointment.end_at is not None
+        previous = _visit_details(appointment)
+        minutes = duration_minutes or _minutes(appointment.end_at - appointment.start_at)
+        await _book(session, appointment, appointment.provider_id, start, minutes, settings, now)
+        return Change(details={**_visit_details(appointment), "previous_start": previous["start"]})
+
+    return await _change(session, appointment_id, "rescheduled", actor, expected_version, now, move)
+
+
+async def decline_appointment(
+    session: AsyncSession,
+    *,
+    appointment_id: uuid.UUID,
+    reason: str,
+    actor: Actor,
+    expected_version: int | None,
+    now: dt.datetime,
+) -> Appointment:
+    async def decline(_: Appointment) -> Change:
+        return Change(reason=reason)
+
+    return await _change(session, appointment_id, "declined", actor, expected_version, now, decline)
+
+
+async def cancel_appointment(
+    session: AsyncSession,
+    *,
+    appointment_id: uuid.UUID,
+    reason: str,
+    actor: Actor,
+    expected_version: int | None,
+    now: dt.datetime,
+) -> Appointment:
+    async def cancel(appointment: Appointment) -> Change:
+        # The time stays on record (the calendar cancellation names it); it no longer blocks.
+        return Change(reason=reason, details=_visit_details(appointment))
+
+    return await _change(session, appointment_id, "cancelled", actor, expected_version, now, cancel)
+
+
+async def complete_appointment(
+    session: AsyncSession,
+    *,
+    appointment_id: uuid.UUID,
+    actor: Actor,
+    expected_version: int | None,
+    now: dt.datetime,
+) -> Appointment:
+    return await _change(
+        session, appointment_id, "completed", actor, expected_version, now, _after_start(now)
+    )
+
+
+async def mark_no_show(
+    session: AsyncSession,
+    *,
+    appointment_id: uuid.UUID,
+    actor: Actor,
+    expected_version: int | None,
+    now: dt.datetime,
+) -> Appointment:
+    return await _change(
+        session, appointment_id, "no_show", actor, expected_version, now, _after_start(now)
+    )
+
+
+def _after_start(now: dt.datetime) -> Callable[[Appointment], Awaitable[Change]]:
+    async def check(appointment: Appointment) -> Change:
+        if appointment.start_at is not None and appointment.start_at > now:
+            raise VisitNotStarted("Mark the visit once its time has come.")
+        return Change()
+
+    return check
+
+
+async def _change(
+    session: AsyncSession,
+    appointment_id: uuid.UUID,
+    action: str,
+    actor: Actor,
+    expected_version: int | None,
+    now: dt.datetime,
+    apply: Callable[[Appointment], Awaitable[Change]],
+) -> Appointment:
+    """Lock the row, check the version and the transition, apply, bump the version, record."""
+    statement = (
+        select(Appointment)
+        .where(col(Appointment.id) == appointment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    appointment = (await session.execute(statement)).scalar_one_or_none()
+    if appointment is None:
+        raise AppointmentNotFound("No appointment with this id.")
+    if expected_version is not None and expected_version != appointment.version:
+        raise PreconditionFailed(current_version=appointment.version)
+    allowed_from, to_status = TRANSITIONS[action]
+    from_status = AppointmentStatus(appointment.status)
+    if from_status not in allowed_from:
+        raise InvalidTransition(current_status=from_status, action=action.replace("_", " "))
+
+    change = await apply(appointment)
+    appointment.status = to_status
+    appointment.version += 1
+    appointment.updated_at = now
+    _record(session, appointment, action, from_status, actor, change, now)
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if "no_overlapping_visits" in str(error.orig):
+            raise SlotTaken(
+                "Another confirmed visit of this provider overlaps that time."
+            ) from None
+        raise
+    return appointment
+
+
+async def _book(
+    session: AsyncSession,
+    appointment: Appointment,
+    provider_id: uuid.UUID,
+    start: dt.datetime,
+    minutes: int,
+    settings: Settings,
+    now: dt.datetime,
+) -> None:
+    start_at = start.astimezone(dt.UTC)
+    end_at = start_at + dt.timedelta(minutes=minutes)
+    check_visit_time(start_at, end_at, settings, now)
+    # A friendly answer first; the constraint (or trigger) is the guarantee under concurrency.
+    clash = (
+        select(col(Appointment.id))
+        .where(
+            col(Appointment.provider_id) == provider_id,
+            col(Appointment.status) == AppointmentStatus.confirmed,
+            col(Appointment.id) != appointment.id,
+            col(Appointment.start_at) < end_at,
+            col(Appointment.end_at) > start_at,
+        )
+        .limit(1)
+    )
+    if (await session.execute(clash)).first() is not None:
+        raise SlotTaken("Another confirmed visit of this provider overlaps that time.")
+    appointment.provider_id = provider_id
+    appointment.start_at = start_at
+    appointment.end_at = end_at
+
+
+def check_visit_time(
+    start_at: dt.datetime, end_at: dt.datetime, settings: Settings, now: dt.datetime
+) -> None:
+    """A visit starts in the future, on an open day, and fits inside opening hours."""
+    zone = settings.timezone
+    local_start = start_at.astimezone(zone)
+    local_end = end_at.astimezone(zone)
+    opens, closes = settings.opening_times
+    problem = None
+    if start_at <= now:
+        problem = "must be in the future"
+    elif (
+        local_start.weekday() not in settings.open_weekday_numbers
+        or local_start.date() in settings.closed_dates
+    ):
+        problem = "the practice is closed on that day"
+    elif (
+        local_start.time() < opens
+        or local_end.date() != local_start.date()
+        or local_end.time() > closes
+    ):
+        problem = (
+            f"the visit must fit within opening hours, {opens:%H:%M}-{closes:%H:%M} "
+            f"{settings.practice_timezone}"
+        )
+    if problem:
+        raise RequestInvalid([FieldError("start", problem)])
+
+
+def _record(
+    session: AsyncSession,
+    appointment: Appointment,
+    action: str,
+    from_status: AppointmentStatus | None,
+    actor: Actor,
+    change: Change,
+    now: dt.datetime,
+) -> None:
+    session.add(
+        AppointmentEvent(
+            appointment_id=appointment.id,
+            occurred_at=now,
+            action=action,
+            from_status=from_status,
+            to_status=appointment.status,
+            reason=change.reason,
+            source=actor.source,
+            actor_staff_id=actor.staff_id,
+            details=change.details,
+        )
+    )
+
+
+def _visit_details(appointment: Appointment) -> dict[str, object]:
+    if appointment.start_at is None or appointment.end_at is None:
+        return {}
+    return {
+        "start": appointment.start_at.isoformat(),
+        "end": appointment.end_at.isoformat(),
+        "provider_id": str(appointment.provider_id),
+    }
+
+
+def _minutes(delta: dt.timedelta) -> int:
+    return int(delta.total_seconds() // 60)

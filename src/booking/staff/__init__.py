@@ -1,0 +1,1 @@
+"""Staff accounts, sign-in, tokens, and the desk's auth dependency."""

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from booking.errors import DomainError
+
+
+class NotAuthenticated(DomainError):
+    status = 401
+    slug = "not-authenticated"
+    title = "Sign in first"
+    headers = MappingProxyType({"WWW-Authenticate": "Bearer"})
+
+
+class InvalidToken(NotAuthenticated):
+    slug = "invalid-token"
+    title = "The access token is not valid"
+    headers = MappingProxyType({"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+class InvalidCredentials(DomainError):
+    status = 401
+    slug = "invalid-credentials"
+    title = "Wrong email or password"
+    headers = MappingProxyType({"WWW-Authenticate": "Bearer"})
+
+
+class TooManySignInAttempts(DomainError):
+    status = 429
+    slug = "too-many-sign-in-attempts"
+    title = "Too many failed sign-ins"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"Try again in {retry_after_seconds} seconds.")
+        self.headers = {"Retry-After": str(retry_after_seconds)}
+
+
+class Forbidden(DomainError):
+    status = 403
+    slug = "forbidden"
+    title = "Your role does not allow this"
+
+
+class StaffEmailTaken(DomainError):
+    status = 409
+    slug = "staff-email-taken"
+    title = "A staff account with this email exists"
+
+
+class WeakPassword(DomainError):
+    status = 422
+    slug = "weak-password"
+    title = "The password is too weak"

@@ -1,0 +1,122 @@
+"""Sign-in and staff administration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+
+from booking.db import SessionDep
+from booking.dependencies import ClockDep, SettingsDep, require_json_body
+from booking.errors import problem_responses
+from booking.staff import service as staff
+from booking.staff.dependencies import AdminStaff, CurrentStaff
+from booking.staff.errors import InvalidCredentials
+from booking.staff.schemas import AccessToken, StaffCreate, StaffOut
+from booking.staff.throttle import SignInThrottle
+from booking.staff.tokens import issue_access_token
+
+router = APIRouter(prefix="/api/v1")
+
+
+def get_sign_in_throttle(request: Request) -> SignInThrottle:
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    return throttle
+
+
+@router.post(
+    "/auth/token",
+    operation_id="signIn",
+    summary="Sign in as staff",
+    tags=["staff"],
+    responses=problem_responses(401, 422, 429, 500),
+)
+async def sign_in(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    throttle: Annotated[SignInThrottle, Depends(get_sign_in_throttle)],
+) -> AccessToken:
+    """OAuth2 password flow: `username` is the staff email. Failed attempts are throttled per
+    account and per client (429 with `Retry-After`)."""
+    client = request.client.host if request.client else "unknown"
+    await throttle.refuse_if_throttled(email=form.username, client=client)
+    account = await staff.authenticate(session, email=form.username, password=form.password)
+    if account is None:
+        await throttle.record_failure(email=form.username, client=client)
+        raise InvalidCredentials("Check the email and password and try again.")
+    await throttle.forget_account(email=form.username, client=client)
+    lifetime = dt.timedelta(minutes=settings.access_token_minutes)
+    token = issue_access_token(
+        staff_id=account.id,
+        generation=account.token_generation,
+        secret_key=settings.secret_key,
+        now=clock.now(),
+        lifetime=lifetime,
+    )
+    return AccessToken(access_token=token, expires_in=int(lifetime.total_seconds()))
+
+
+@router.get(
+    "/staff/me",
+    operation_id="getSignedInStaff",
+    summary="Who am I",
+    tags=["staff"],
+    responses=problem_responses(401, 500),
+)
+async def get_me(me: CurrentStaff) -> StaffOut:
+    return StaffOut.model_validate(me, from_attributes=True)
+
+
+@router.get(
+    "/staff",
+    operation_id="listStaff",
+    summary="List staff accounts (admin)",
+    tags=["staff"],
+    responses=problem_responses(401, 403, 500),
+)
+async def list_staff(_admin: AdminStaff, session: SessionDep) -> list[StaffOut]:
+    accounts = await staff.list_staff(session)
+    return [StaffOut.model_validate(account, from_attributes=True) for account in accounts]
+
+
+@router.post(
+    "/staff",
+    status_code=201,
+    operation_id="createStaff",
+    summary="Create a staff account (admin)",
+    tags=["staff"],
+    dependencies=[Depends(require_json_body)],
+    responses=problem_responses(401, 403, 409, 415, 422, 500),
+)
+async def create_staff(
+    body: StaffCreate, _admin: AdminStaff, session: SessionDep, clock: ClockDep
+) -> StaffOut:
+    account = await staff.create_staff(
+        session,
+        email=body.email,
+        display_name=body.display_name,
+        role=body.role,
+        password=body.password,
+        now=clock.now(),
+    )
+    return StaffOut.model_validate(account, from_attributes=True)
+
+
+@router.post(
+    "/staff/{staff_id}/deactivate",
+    operation_id="deactivateStaff",
+    summary="Deactivate a staff account (admin); its tokens stop working at once",
+    tags=["staff"],
+    responses=problem_responses(401, 403, 404, 422, 500),
+)
+async def deactivate_staff(
+    staff_id: uuid.UUID, _admin: AdminStaff, session: SessionDep, clock: ClockDep
+) -> StaffOut:
+    account = await staff.deactivate_staff(session, staff_id=staff_id, now=clock.now())
+    return StaffOut.model_validate(account, from_attributes=True)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from booking.appointments.schemas import EmailAddress
+from booking.staff.models import StaffRole
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105  (the OAuth2 token type, not a secret)
+    expires_in: int = Field(description="Seconds until the token stops working.", examples=[1800])
+
+
+class StaffOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    display_name: str
+    role: StaffRole
+    is_active: bool
+    created_at: dt.datetime
+
+
+class StaffCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailAddress
+    display_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    ]
+    role: StaffRole = StaffRole.front_desk
+    password: Annotated[str, StringConstraints(min_length=12, max_length=256)]

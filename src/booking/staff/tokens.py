@@ -1,0 +1,77 @@
+"""Short-lived signed bearer tokens for staff (JWT, HS256 pinned, issuer and audience checked).
+
+Expiry is checked against the service's clock rather than PyJWT's, so tests can move time.
+The signing key is derived from BOOKING_SECRET_KEY for this one purpose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+from booking.staff.errors import InvalidToken
+
+ALGORITHM = "HS256"
+ISSUER = "booking"
+AUDIENCE = "booking-staff"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    staff_id: uuid.UUID
+    generation: int
+
+
+def signing_key(secret_key: str) -> bytes:
+    return hmac.new(secret_key.encode(), b"booking staff access tokens", hashlib.sha256).digest()
+
+
+def issue_access_token(
+    *,
+    staff_id: uuid.UUID,
+    generation: int,
+    secret_key: str,
+    now: dt.datetime,
+    lifetime: dt.timedelta,
+) -> str:
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(staff_id),
+        "gen": generation,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, signing_key(secret_key), algorithm=ALGORITHM)
+
+
+def read_access_token(token: str, *, secret_key: str, now: dt.datetime) -> TokenClaims:
+    try:
+        claims = jwt.decode(
+            token,
+            signing_key(secret_key),
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={
+                "require": ["iss", "aud", "sub", "iat", "exp", "gen"],
+                # Times are checked against our clock below, not PyJWT's.
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+        expires_at = int(claims["exp"])
+        staff_id = uuid.UUID(str(claims["sub"]))
+        generation = int(claims["gen"])
+    except (jwt.PyJWTError, ValueError, TypeError):
+        raise InvalidToken("Sign in again to get a new token.") from None
+    if expires_at <= now.timestamp():
+        raise InvalidToken("The token has expired; sign in again.")
+    return TokenClaims(staff_id=staff_id, generation=generation)
