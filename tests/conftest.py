@@ -240,7 +240,8 @@ def bearer(app: FastAPI, account: Any) -> dict[str, str]:
         generation=account.token_generation,
         secret_key=app.state.settings.secret_key,
         now=app.state.clock.now(),
-        lifetime=dt.timedelta(minutes=30),
+        # Long enough for tests that move the clock by weeks; expiry is tested with real sign-ins.
+        lifetime=dt.timedelta(days=60),
     )
     return {"Authorization": f"Bearer {token}"}
 

@@ -108,6 +108,7 @@ def upgrade() -> None:
         "appointment_events",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("appointment_id", sa.Uuid(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("action", sa.String(length=20), nullable=False),
         sa.Column("from_status", sa.String(length=16), nullable=True),
@@ -132,9 +133,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_appointment_events")),
-    )
-    op.create_index(
-        "ix_appointment_events_appointment", "appointment_events", ["appointment_id", "occurred_at"]
+        sa.UniqueConstraint(
+            "appointment_id", "version", name=op.f("uq_appointment_events_appointment_id_version")
+        ),
     )
 
     if op.get_context().dialect.name == "postgresql":
@@ -181,7 +182,6 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER tr_appointments_no_overlapping_visits_update")
         op.execute("DROP TRIGGER tr_appointments_no_overlapping_visits_insert")
 
-    op.drop_index("ix_appointment_events_appointment", table_name="appointment_events")
     op.drop_table("appointment_events")
     with op.batch_alter_table("appointments") as batch_op:
         batch_op.drop_constraint("scheduled_has_time", type_="check")

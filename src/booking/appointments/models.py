@@ -7,7 +7,16 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from booking.db import UTCDateTime
@@ -125,13 +134,15 @@ class AppointmentEvent(SQLModel, table=True):
     __tablename__ = "appointment_events"
     __table_args__ = (
         _one_of("source", EventSource),
-        Index("ix_appointment_events_appointment", "appointment_id", "occurred_at"),
+        # One event per version of the appointment: the history's order, kept by the database.
+        UniqueConstraint("appointment_id", "version"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     appointment_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False)
     )
+    version: int = Field(description="The appointment's version after this change.")
     occurred_at: dt.datetime = Field(sa_type=UTCDateTime)
     action: str = Field(sa_type=String(20))
     from_status: str | None = Field(default=None, sa_type=String(16))

@@ -349,6 +349,7 @@ class AppointmentPage(BaseModel):
 
 class AppointmentEventOut(BaseModel):
     id: uuid.UUID
+    version: int = Field(description="The appointment's version after this change.")
     occurred_at: dt.datetime
     action: str = Field(examples=["confirmed"])
     from_status: AppointmentStatus | None

@@ -174,7 +174,7 @@ async def list_events(session: AsyncSession, appointment_id: uuid.UUID) -> list[
     statement = (
         select(AppointmentEvent)
         .where(col(AppointmentEvent.appointment_id) == appointment_id)
-        .order_by(col(AppointmentEvent.occurred_at), col(AppointmentEvent.id))
+        .order_by(col(AppointmentEvent.version))
     )
     return list((await session.execute(statement)).scalars())
 
@@ -412,6 +412,7 @@ def _record(
     session.add(
         AppointmentEvent(
             appointment_id=appointment.id,
+            version=appointment.version,
             occurred_at=now,
             action=action,
             from_status=from_status,
