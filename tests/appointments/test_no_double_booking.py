@@ -126,7 +126,6 @@ def test_clerks_spread_over_two_server_processes_never_double_book(
     database_url: str, tmp_path: Path
 ) -> None:
 
-
     env = booking_env(database_url)
     created = subprocess.run(
         [BOOKING, "staff", "create", "clerk@practice.example", "--password-stdin"],
