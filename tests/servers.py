@@ -38,20 +38,23 @@ def running_servers(database_url: str, workdir: Path, count: int = 1) -> Iterato
     processes: list[subprocess.Popen[str]] = []
     urls = []
     try:
-        for _ in range(count):
+        for number in range(count):
             port = free_port()
-            processes.append(
-                subprocess.Popen(
-                    [BOOKING, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                    cwd=workdir,
-                    env=booking_env(database_url),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
+            # A file, not a pipe: nobody reads a pipe, and a full one blocks the server.
+            log = workdir / f"serve-{number}-{port}.log"
+            with log.open("w") as output:
+                processes.append(
+                    subprocess.Popen(
+                        [BOOKING, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                        cwd=workdir,
+                        env=booking_env(database_url),
+                        stdout=output,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                    )
                 )
-            )
             urls.append(f"http://127.0.0.1:{port}")
-            _wait_until_serving(urls[-1], processes[-1])
+            _wait_until_serving(urls[-1], processes[-1], log)
         yield urls
     finally:
         for process in processes:
@@ -60,7 +63,7 @@ def running_servers(database_url: str, workdir: Path, count: int = 1) -> Iterato
             process.wait(timeout=20)
 
 
-def _wait_until_serving(base_url: str, process: subprocess.Popen[str]) -> None:
+def _wait_until_serving(base_url: str, process: subprocess.Popen[str], log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -68,8 +71,7 @@ def _wait_until_serving(base_url: str, process: subprocess.Popen[str]) -> None:
             return
         except httpx.TransportError:
             if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
-                raise RuntimeError(f"booking serve exited early:\n{output}") from None
+                raise RuntimeError(f"booking serve exited early:\n{log.read_text()}") from None
             time.sleep(0.1)
     raise TimeoutError(f"{base_url} did not answer within 30 s")
 

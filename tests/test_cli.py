@@ -64,3 +64,47 @@ def test_openapi_prints_the_spec(tmp_path: Path) -> None:
     spec = json.loads(result.stdout)
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/appointments" in spec["paths"]
+
+
+def test_staff_accounts_are_managed_from_the_command_line(tmp_path: Path) -> None:
+    env = booking_env(f"sqlite:///{tmp_path / 'staff.db'}")
+
+    def staff(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [BOOKING, "staff", *args],
+            env=env,
+            input=password,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    created = staff(
+        "create",
+        "Admin@Practice.example",
+        "--role",
+        "admin",
+        "--name",
+        "Ada",
+        "--password-stdin",
+        password="a long enough password\n",
+    )
+    assert created.returncode == 0, created.stderr
+    assert "admin@practice.example" in created.stdout
+
+    weak = staff("create", "weak@practice.example", "--password-stdin", password="short\n")
+    assert weak.returncode == 1
+    assert "at least 12 characters" in weak.stderr
+    twice = staff("create", "admin@practice.example", "--password-stdin", password="x" * 12)
+    assert twice.returncode == 1
+    assert "exists" in twice.stderr
+
+    assert "admin@practice.example\tadmin\tactive\tAda" in staff("list").stdout
+    reset = staff("reset-password", "admin@practice.example", "--password-stdin", password="y" * 14)
+    assert reset.returncode == 0, reset.stderr
+    assert staff("deactivate", "admin@practice.example").returncode == 0
+    assert "admin@practice.example\tadmin\tdeactivated" in staff("list").stdout
+    missing = staff("deactivate", "nobody@practice.example")
+    assert missing.returncode == 1
+    assert "no staff account" in missing.stderr

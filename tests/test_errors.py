@@ -85,3 +85,19 @@ async def test_the_openapi_spec_declares_problem_responses(client: httpx.AsyncCl
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     parameters = {parameter["name"] for parameter in create["parameters"]}
     assert "Idempotency-Key" in parameters
+
+
+async def test_the_access_log_names_route_templates_never_queries_or_ids(
+    client: httpx.AsyncClient, desk: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="booking.access"):
+        await client.get("/api/v1/appointments", params={"q": "Ruiz"}, headers=desk)
+        await client.get("/api/v1/appointments/00000000-0000-4000-8000-000000000abc", headers=desk)
+        await client.get("/api/v1/ana.ruiz@example.com")
+    lines = [record.getMessage() for record in caplog.records if record.name == "booking.access"]
+    assert lines[0].startswith("GET /api/v1/appointments 200 ")
+    assert lines[1].startswith("GET /api/v1/appointments/{appointment_id} 404 ")
+    assert lines[2].startswith("GET <unmatched> 404 ")
+    assert "Ruiz" not in "\n".join(lines)
+    assert "ana.ruiz" not in "\n".join(lines)
+    assert "000000000abc" not in "\n".join(lines)

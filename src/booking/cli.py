@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 import uvicorn
@@ -89,7 +90,17 @@ def serve(host: str, port: int, workers: int) -> None:
         http="auto",
         server_header=False,
         timeout_graceful_shutdown=20,
+        # uvicorn's access log prints query strings (a desk search is a patient's name);
+        # booking.access logs route templates instead.
+        access_log=False,
+        log_config=_log_config(),
     )
+
+
+def _log_config() -> dict[str, Any]:
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["booking"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 @main.command()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -11,10 +13,16 @@ from booking.errors import PayloadTooLarge, problem_bytes, unexpected_error_payl
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
+access_log = logging.getLogger("booking.access")
+
 
 class RequestContextMiddleware:
     """Gives every request an id (the caller's ``X-Request-ID`` when sane) and echoes it back;
-    turns an unhandled exception into a 500 problem that names only that id."""
+    turns an unhandled exception into a 500 problem that names only that id; writes the access
+    log line.
+
+    The access log names the route's template (``/api/v1/appointments/{appointment_id}``), never
+    the query string or the literal path: searches (``?q=``) and links carry patient data."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -27,11 +35,14 @@ class RequestContextMiddleware:
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         response_started = False
+        status = 500
+        started = time.perf_counter()
 
         async def send_with_request_id(message: Message) -> None:
-            nonlocal response_started
+            nonlocal response_started, status
             if message["type"] == "http.response.start":
                 response_started = True
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 if not any(name.lower() == b"x-request-id" for name, _ in headers):
                     headers.append((b"x-request-id", request_id.encode()))
@@ -56,6 +67,16 @@ class RequestContextMiddleware:
                 }
             )
             await send_with_request_id({"type": "http.response.body", "body": content})
+        finally:
+            route = scope.get("route")
+            access_log.info(
+                "%s %s %d %.1fms request_id=%s",
+                scope["method"],
+                getattr(route, "path", "<unmatched>"),
+                status,
+                (time.perf_counter() - started) * 1000,
+                request_id,
+            )
 
 
 class BodyLimitMiddleware:
