@@ -169,8 +169,8 @@ async def deep_cursor(database_url: str, depth: int) -> tuple[str, str]:
                 )
             ).one()
             created_at = row[0]
-            if created_at.tzinfo is None:
-                created_at = dt.datetime.fromisoformat(str(created_at)).replace(tzinfo=dt.UTC)
+            if isinstance(created_at, str):  # SQLite hands back text
+                created_at = dt.datetime.fromisoformat(created_at).replace(tzinfo=dt.UTC)
             row_id = row[1] if isinstance(row[1], uuid.UUID) else uuid.UUID(str(row[1]))
             key = [segment_urgent, created_at.isoformat(), str(row_id)]
             explain = (
