@@ -54,6 +54,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "booking_horizon_days": 90,
         "notifier": "console",
         "public_rate_limit": "0",
+        # Tests deliver the outbox themselves (tests/notifications), one batch at a time.
+        "relay_in_process": False,
     }
     values.update(overrides)
     return load_settings(**values)

@@ -21,6 +21,12 @@ PLACEHOLDER_SECRET_KEYS = frozenset({"", "change-me", "changeme", "secret", "dev
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+class SmtpSecurity(StrEnum):
+    none = "none"
+    starttls = "starttls"
+    tls = "tls"
+
+
 class Environment(StrEnum):
     development = "development"
     production = "production"
@@ -100,8 +106,20 @@ class Settings(BaseSettings):
     mail_dir: str = "mail"
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_security: SmtpSecurity = SmtpSecurity.none
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = Field(default=10, gt=0, le=300)
     mail_from: str = "booking@localhost"
     front_desk_email: str = "front-desk@localhost"
+    manage_link_days: int = Field(default=60, ge=1, le=365)
+
+    webhook_urls: Annotated[list[str], NoDecode] = []
+    webhook_secret: str = ""
+
+    relay_in_process: bool = True
+    outbox_max_attempts: int = Field(default=8, ge=1, le=50)
+    outbox_batch_size: int = Field(default=50, ge=1, le=1000)
 
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     sign_in_failures_per_account: str = "5/15minutes"
@@ -113,7 +131,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     idempotency_key_ttl_hours: int = Field(default=24, ge=1)
 
-    @field_validator("open_weekdays", "closed_dates", "cors_origins", mode="before")
+    @field_validator("open_weekdays", "closed_dates", "cors_origins", "webhook_urls", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_commas(value)
@@ -161,6 +179,23 @@ class Settings(BaseSettings):
     def _usable_database_url(cls, value: str) -> str:
         async_database_url(value)
         return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _http_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError("must be http:// or https:// addresses, separated by commas")
+        return value
+
+    @model_validator(mode="after")
+    def _webhooks_are_signed(self) -> Settings:
+        if self.webhook_urls and len(self.webhook_secret) < 16:
+            raise ValueError(
+                "BOOKING_WEBHOOK_SECRET (16+ characters) is required when "
+                "BOOKING_WEBHOOK_URLS is set: receivers verify every delivery with it"
+            )
+        return self
 
     @model_validator(mode="after")
     def _real_secret_outside_development(self) -> Settings:

@@ -117,6 +117,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await session.commit()
+        if session.info.pop(OUTBOX_WRITTEN, False):
+            request.app.state.outbox_wakeup.set()  # the in-process relay delivers right away
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+# Set in ``session.info`` by code that queues outbox messages.
+OUTBOX_WRITTEN = "booking.outbox_written"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -16,7 +18,11 @@ from booking.clock import Clock, SystemClock
 from booking.config import Settings, load_settings
 from booking.db import create_engine, create_sessionmaker
 from booking.errors import Problem, ValidationProblem, install_problem_handlers
+from booking.manage.routes import router as manage_router
 from booking.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from booking.notifications.notifiers import load_notifier
+from booking.notifications.relay import Relay
+from booking.notifications.webhook_docs import declare_webhooks
 from booking.providers.routes import router as providers_router
 from booking.staff.routes import router as staff_router
 from booking.staff.throttle import SignInThrottle, async_storage
@@ -42,9 +48,28 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.sign_in_throttle = SignInThrottle(
             settings, async_storage(settings.rate_limit_storage_url)
         )
+        app.state.outbox_wakeup = asyncio.Event()
+        http = httpx.AsyncClient(timeout=10)
+        stop = asyncio.Event()
+        relay_task = None
+        if settings.relay_in_process:
+            relay = Relay(
+                sessionmaker=app.state.sessionmaker,
+                settings=settings,
+                clock=app.state.clock,
+                notifier=load_notifier(settings),
+                http=http,
+            )
+            app.state.outbox_wakeup = relay.wakeup
+            relay_task = asyncio.create_task(relay.run(stop), name="outbox relay")
         try:
             yield
         finally:
+            # Graceful: the relay finishes the batch in hand, then the connections close.
+            stop.set()
+            if relay_task is not None:
+                await relay_task
+            await http.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -61,6 +86,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(staff_router)
     app.include_router(appointments_desk_router)
     app.include_router(providers_router)
+    app.include_router(manage_router)
+    declare_webhooks(app)
 
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
@@ -72,6 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 version=app.version,
                 description=app.description,
                 routes=app.routes,
+                webhooks=app.webhooks.routes,
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for model in (Problem, ValidationProblem):

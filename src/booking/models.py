@@ -3,6 +3,8 @@
 from booking.appointments.models import Appointment, AppointmentEvent
 from booking.db import metadata
 from booking.idempotency.models import IdempotencyRecord
+from booking.manage.models import ManageToken
+from booking.notifications.models import OutboxMessage
 from booking.providers.models import Provider
 from booking.staff.models import StaffAccount
 
@@ -10,6 +12,8 @@ __all__ = [
     "Appointment",
     "AppointmentEvent",
     "IdempotencyRecord",
+    "ManageToken",
+    "OutboxMessage",
     "Provider",
     "StaffAccount",
     "metadata",

@@ -119,6 +119,8 @@ class Appointment(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
     version: int = Field(default=1, description="Grows with every change; the ETag.")
+    # The calendar file's SEQUENCE: grows when a booked time moves or is cancelled.
+    calendar_sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class EventSource(StrEnum):

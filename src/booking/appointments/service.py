@@ -35,6 +35,7 @@ from booking.appointments.reasons import REASONS, ReasonCode, ReasonInfo
 from booking.appointments.schemas import AppointmentCreate
 from booking.config import Settings
 from booking.errors import FieldError, RequestInvalid
+from booking.notifications.service import queue_notifications
 from booking.providers import service as providers
 
 # The lifecycle: which statuses each action may start from, and where it leads.
@@ -72,6 +73,7 @@ class Change:
 
     reason: str | None = None
     details: dict[str, object] = field(default_factory=dict)
+    message_to_patient: str | None = None
 
 
 # No 0/O, 1/I/L, U or 5/S look-alikes: easy to read out on the phone. 28**8 ≈ 3.8e11 codes.
@@ -140,7 +142,7 @@ async def create_appointment(
         updated_at=now,
     )
     await _insert_with_unique_reference(session, appointment)
-    _record(session, appointment, "created", None, actor, Change(), now)
+    _record(session, appointment, "created", None, actor, Change(), settings, now)
     await session.flush()
     return CreatedAppointment(appointment, advisory_for(request, settings))
 
@@ -202,10 +204,13 @@ async def confirm_appointment(
             or REASONS[ReasonCode(appointment.reason_code)].default_duration_minutes
         )
         await _book(session, appointment, provider.id, start, minutes, settings, now)
-        return Change(details={**_visit_details(appointment), "message": message})
+        return Change(
+            details={**_visit_details(appointment), "message": message},
+            message_to_patient=message,
+        )
 
     return await _change(
-        session, appointment_id, "confirmed", actor, expected_version, now, schedule
+        session, appointment_id, "confirmed", actor, expected_version, settings, now, schedule
     )
 
 
@@ -227,9 +232,12 @@ async def reschedule_appointment(
         previous = _visit_details(appointment)
         minutes = duration_minutes or _minutes(appointment.end_at - appointment.start_at)
         await _book(session, appointment, appointment.provider_id, start, minutes, settings, now)
+        appointment.calendar_sequence += 1
         return Change(details={**_visit_details(appointment), "previous_start": previous["start"]})
 
-    return await _change(session, appointment_id, "rescheduled", actor, expected_version, now, move)
+    return await _change(
+        session, appointment_id, "rescheduled", actor, expected_version, settings, now, move
+    )
 
 
 async def decline_appointment(
@@ -239,12 +247,15 @@ async def decline_appointment(
     reason: str,
     actor: Actor,
     expected_version: int | None,
+    settings: Settings,
     now: dt.datetime,
 ) -> Appointment:
     async def decline(_: Appointment) -> Change:
         return Change(reason=reason)
 
-    return await _change(session, appointment_id, "declined", actor, expected_version, now, decline)
+    return await _change(
+        session, appointment_id, "declined", actor, expected_version, settings, now, decline
+    )
 
 
 async def cancel_appointment(
@@ -254,13 +265,18 @@ async def cancel_appointment(
     reason: str,
     actor: Actor,
     expected_version: int | None,
+    settings: Settings,
     now: dt.datetime,
 ) -> Appointment:
     async def cancel(appointment: Appointment) -> Change:
         # The time stays on record (the calendar cancellation names it); it no longer blocks.
+        if appointment.start_at is not None:
+            appointment.calendar_sequence += 1
         return Change(reason=reason, details=_visit_details(appointment))
 
-    return await _change(session, appointment_id, "cancelled", actor, expected_version, now, cancel)
+    return await _change(
+        session, appointment_id, "cancelled", actor, expected_version, settings, now, cancel
+    )
 
 
 async def complete_appointment(
@@ -269,10 +285,18 @@ async def complete_appointment(
     appointment_id: uuid.UUID,
     actor: Actor,
     expected_version: int | None,
+    settings: Settings,
     now: dt.datetime,
 ) -> Appointment:
     return await _change(
-        session, appointment_id, "completed", actor, expected_version, now, _after_start(now)
+        session,
+        appointment_id,
+        "completed",
+        actor,
+        expected_version,
+        settings,
+        now,
+        _after_start(now),
     )
 
 
@@ -282,10 +306,18 @@ async def mark_no_show(
     appointment_id: uuid.UUID,
     actor: Actor,
     expected_version: int | None,
+    settings: Settings,
     now: dt.datetime,
 ) -> Appointment:
     return await _change(
-        session, appointment_id, "no_show", actor, expected_version, now, _after_start(now)
+        session,
+        appointment_id,
+        "no_show",
+        actor,
+        expected_version,
+        settings,
+        now,
+        _after_start(now),
     )
 
 
@@ -304,6 +336,7 @@ async def _change(
     action: str,
     actor: Actor,
     expected_version: int | None,
+    settings: Settings,
     now: dt.datetime,
     apply: Callable[[Appointment], Awaitable[Change]],
 ) -> Appointment:
@@ -328,7 +361,7 @@ async def _change(
     appointment.status = to_status
     appointment.version += 1
     appointment.updated_at = now
-    _record(session, appointment, action, from_status, actor, change, now)
+    _record(session, appointment, action, from_status, actor, change, settings, now)
     try:
         await session.flush()
     except IntegrityError as error:
@@ -407,8 +440,18 @@ def _record(
     from_status: AppointmentStatus | None,
     actor: Actor,
     change: Change,
+    settings: Settings,
     now: dt.datetime,
 ) -> None:
+    """The audit event and the notifications of one change: always together, in one place."""
+    queue_notifications(
+        session,
+        appointment=appointment,
+        action=action,
+        message_to_patient=change.message_to_patient,
+        settings=settings,
+        now=now,
+    )
     session.add(
         AppointmentEvent(
             appointment_id=appointment.id,

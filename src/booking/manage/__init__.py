@@ -1,0 +1,1 @@
+"""Patient self-service: the unguessable link in every patient email."""

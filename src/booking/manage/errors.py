@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from booking.errors import DomainError
+
+
+class ManageLinkInvalid(DomainError):
+    status = 404
+    slug = "manage-link-invalid"
+    title = "This link does not work"

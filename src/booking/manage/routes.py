@@ -1,0 +1,58 @@
+"""The patient's link, as JSON: view one appointment, cancel it. A GET never changes anything."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from booking.appointments.models import Appointment
+from booking.config import Settings
+from booking.db import SessionDep
+from booking.dependencies import ClockDep, SettingsDep
+from booking.errors import problem_responses
+from booking.manage import service as manage
+from booking.manage.schemas import ManageView
+
+router = APIRouter(prefix="/api/v1/manage", tags=["patient self-service"])
+
+Token = Annotated[str, Path(max_length=100, description="The token from the patient's email.")]
+
+
+def _view(appointment: Appointment, settings: Settings, *, can_cancel: bool) -> ManageView:
+    return ManageView.of(
+        appointment,
+        timezone=settings.practice_timezone,
+        name=settings.practice_name,
+        phone=settings.practice_phone,
+        can_cancel=can_cancel,
+    )
+
+
+@router.get(
+    "/{token}",
+    operation_id="getManagedAppointment",
+    summary="See the appointment a patient's link opens",
+    responses=problem_responses(404, 422, 500),
+)
+async def get_managed_appointment(
+    token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> ManageView:
+    appointment = await manage.appointment_for_token(session, token=token, now=clock.now())
+    return _view(appointment, settings, can_cancel=True)
+
+
+@router.post(
+    "/{token}/cancel",
+    operation_id="cancelManagedAppointment",
+    summary="Cancel the appointment a patient's link opens",
+    responses=problem_responses(404, 409, 422, 500),
+)
+async def cancel_managed_appointment(
+    token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> ManageView:
+    """The patient cancels their own request or visit; the desk sees it in the history."""
+    appointment = await manage.cancel_by_patient(
+        session, token=token, settings=settings, now=clock.now()
+    )
+    return _view(appointment, settings, can_cancel=False)

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from booking.appointments.models import Appointment, AppointmentStatus
+
+
+class ManageView(BaseModel):
+    """What the link shows: the request's state and time, nothing the patient did not know."""
+
+    reference: str
+    status: AppointmentStatus
+    start: dt.datetime | None = Field(examples=["2026-12-07T09:30:00-06:00"])
+    end: dt.datetime | None
+    timezone: str
+    practice_name: str
+    practice_phone: str
+    can_cancel: bool
+
+    @classmethod
+    def of(
+        cls, appointment: Appointment, *, timezone: str, name: str, phone: str, can_cancel: bool
+    ) -> ManageView:
+        zone = ZoneInfo(timezone)
+        return cls(
+            reference=appointment.reference,
+            status=AppointmentStatus(appointment.status),
+            start=appointment.start_at.astimezone(zone) if appointment.start_at else None,
+            end=appointment.end_at.astimezone(zone) if appointment.end_at else None,
+            timezone=timezone,
+            practice_name=name,
+            practice_phone=phone,
+            can_cancel=can_cancel,
+        )

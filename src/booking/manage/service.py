@@ -1,0 +1,82 @@
+"""Manage links: an unguessable token per patient email, stored only as its SHA-256.
+
+A token opens exactly one appointment, expires after BOOKING_MANAGE_LINK_DAYS, and stops
+working once the appointment has ended (declined, cancelled, completed, no-show, or its visit
+is over). Unknown, expired and ended links all get the same answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.appointments import service as appointments
+from booking.appointments.models import Appointment, AppointmentStatus, EventSource
+from booking.config import Settings
+from booking.manage.errors import ManageLinkInvalid
+from booking.manage.models import ManageToken
+
+OPEN_STATUSES = (AppointmentStatus.requested, AppointmentStatus.confirmed)
+PATIENT = appointments.Actor(source=EventSource.patient)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def mint_manage_token(
+    session: AsyncSession, *, appointment_id: uuid.UUID, now: dt.datetime, days: int
+) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ManageToken(
+            token_hash=token_hash(token),
+            appointment_id=appointment_id,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=days),
+        )
+    )
+    await session.flush()
+    return token
+
+
+def is_open(appointment: Appointment, now: dt.datetime) -> bool:
+    if appointment.status not in OPEN_STATUSES:
+        return False
+    return appointment.end_at is None or appointment.end_at > now
+
+
+async def appointment_for_token(
+    session: AsyncSession, *, token: str, now: dt.datetime
+) -> Appointment:
+    invalid = ManageLinkInvalid(
+        "The link has expired or the appointment has ended. Call the practice for help."
+    )
+    if len(token) > 100:
+        raise invalid
+    record = await session.get(ManageToken, token_hash(token))
+    if record is None or record.expires_at <= now:
+        raise invalid
+    appointment = await session.get(Appointment, record.appointment_id)
+    if appointment is None or not is_open(appointment, now):
+        raise invalid
+    return appointment
+
+
+async def cancel_by_patient(
+    session: AsyncSession, *, token: str, settings: Settings, now: dt.datetime
+) -> Appointment:
+    appointment = await appointment_for_token(session, token=token, now=now)
+    return await appointments.cancel_appointment(
+        session,
+        appointment_id=appointment.id,
+        reason="Cancelled by the patient through the link in their email",
+        actor=PATIENT,
+        expected_version=None,
+        settings=settings,
+        now=now,
+    )

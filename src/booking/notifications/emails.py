@@ -1,0 +1,116 @@
+"""Turn an outbox row into an RFC 5322 email: a text part, an HTML part, and a calendar file.
+
+No reason code, reason detail or symptom is ever in the payload, so none can reach an email;
+subjects are generic. Templates: Jinja2 with autoescape on and undefined variables as errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from booking.config import Settings
+from booking.notifications.calendar import CalendarMethod, build_calendar
+from booking.notifications.models import Channel, OutboxMessage
+
+_templates = Environment(
+    loader=PackageLoader("booking.notifications", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+SUBJECTS = {
+    "request_received": "We received your appointment request ({reference})",
+    "confirmed": "Your appointment at {practice} is confirmed",
+    "rescheduled": "Your appointment at {practice} has moved",
+    "declined": "About your appointment request at {practice}",
+    "cancelled": "Your appointment at {practice} is cancelled",
+    "new_request": "New appointment request {reference}",
+}
+
+CALENDAR_METHOD = {"confirmed": CalendarMethod.request, "rescheduled": CalendarMethod.request}
+
+
+def message_id(message: OutboxMessage, settings: Settings) -> str:
+    """Fixed per outbox row: a resend after a crash is recognisably the same message."""
+    domain = settings.mail_from.rpartition("@")[2] or "booking.local"
+    return f"<{message.id}@{domain}>"
+
+
+def _when(value: str | None, zone: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    local = dt.datetime.fromisoformat(value).astimezone(zone)
+    return {
+        "start": f"{local:%A %-d %B %Y, %-I:%M %p} {local.tzname()}",
+        "end_time": f"{local:%-I:%M %p}",
+    }
+
+
+def build_email(
+    message: OutboxMessage, *, settings: Settings, manage_url: str | None
+) -> EmailMessage:
+    payload = message.payload
+    zone = settings.timezone
+    visit = _when(payload.get("start"), zone)
+    if visit and payload.get("end"):
+        visit["end_time"] = _when(payload["end"], zone)["end_time"]  # type: ignore[index]
+    context = {
+        "practice": {
+            "name": settings.practice_name,
+            "address": settings.practice_address,
+            "phone": settings.practice_phone,
+            "timezone": settings.practice_timezone,
+        },
+        "reference": payload["reference"],
+        "first_name": payload.get("first_name", ""),
+        "visit": visit,
+        "message": payload.get("message"),
+        "manage_url": manage_url,
+        "desk_url": f"{settings.public_base_url.rstrip('/')}/desk",
+    }
+    subject = SUBJECTS[message.event].format(
+        reference=payload["reference"], practice=settings.practice_name
+    )
+    context["subject"] = subject
+
+    email = EmailMessage()
+    email["Subject"] = subject
+    email["From"] = f"{settings.practice_name} <{settings.mail_from}>"
+    email["To"] = (
+        settings.front_desk_email if message.channel == Channel.desk_email else payload["email"]
+    )
+    email["Date"] = format_datetime(message.created_at)
+    email["Message-ID"] = message_id(message, settings)
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(_templates.get_template(f"{message.event}.txt.j2").render(context))
+    email.add_alternative(
+        _templates.get_template(f"{message.event}.html.j2").render(context), subtype="html"
+    )
+
+    method = CALENDAR_METHOD.get(message.event)
+    if message.event == "cancelled" and payload.get("start"):
+        method = CalendarMethod.cancel
+    if method is not None:
+        ics = build_calendar(
+            method=method,
+            appointment_id=payload["appointment_id"],
+            sequence=int(payload["calendar_sequence"]),
+            start=dt.datetime.fromisoformat(payload["start"]),
+            end=dt.datetime.fromisoformat(payload["end"]),
+            stamp=message.created_at,
+            attendee_email=payload["email"],
+            settings=settings,
+        )
+        email.add_attachment(
+            ics.decode(),
+            subtype="calendar",
+            filename="appointment.ics",
+            params={"method": method.value},
+        )
+    return email

@@ -1,0 +1,156 @@
+"""Notifiers: how an email leaves. One small interface, chosen by BOOKING_NOTIFIER.
+
+    class Notifier(Protocol):
+        async def send(self, message: EmailMessage) -> None: ...
+        async def aclose(self) -> None: ...
+
+``send`` raises ``PermanentDeliveryError`` when retrying cannot help (the message goes to dead
+at once) and anything else when it might (it is retried with backoff). The relay calls
+``aclose`` after each batch, so a notifier may keep a connection open across one batch.
+
+A plug-in is any ``package.module:factory`` where ``factory(settings)`` returns a notifier.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol, TextIO, runtime_checkable
+
+import aiosmtplib
+from anyio import to_thread
+
+from booking.config import Settings, SmtpSecurity
+
+logger = logging.getLogger("booking.notifications")
+
+
+class PermanentDeliveryError(Exception):
+    """Retrying will not help (an SMTP 5xx, say): the message is set aside as dead."""
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ConsoleNotifier:
+    """Prints one line per email: its Message-ID and subject, never its recipient or body."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    async def send(self, message: EmailMessage) -> None:
+        print(f"email {message['Message-ID']}: {message['Subject']}", file=self.stream, flush=True)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class FileNotifier:
+    """Writes each email as an RFC 5322 ``.eml`` file, atomically (temporary file, then rename)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def send(self, message: EmailMessage) -> None:
+        await to_thread.run_sync(self._write, message)
+
+    def _write(self, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = str(message["Message-ID"]).strip("<>").replace("/", "_") + ".eml"
+        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(message.as_bytes())
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, self.directory / name)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    async def aclose(self) -> None:
+        return None
+
+
+class SmtpNotifier:
+    """aiosmtplib: STARTTLS or implicit TLS, optional login, timeouts, one connection a batch."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        settings = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            use_tls=settings.smtp_security is SmtpSecurity.tls,
+            start_tls=settings.smtp_security is SmtpSecurity.starttls,
+            timeout=settings.smtp_timeout_seconds,
+        )
+        await client.connect()
+        if settings.smtp_username:
+            await client.login(settings.smtp_username, settings.smtp_password)
+        self._client = client
+        return client
+
+    async def send(self, message: EmailMessage) -> None:
+        try:
+            client = await self._connected()
+            await client.send_message(message)
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            codes = {response.code for response in error.recipients}
+            if all(code >= 500 for code in codes):
+                raise PermanentDeliveryError(f"SMTP {min(codes)}") from None
+            raise
+        except aiosmtplib.SMTPResponseException as error:
+            if error.code >= 500:
+                raise PermanentDeliveryError(f"SMTP {error.code}") from None
+            raise
+        except (aiosmtplib.SMTPException, OSError):
+            await self._drop()
+            raise
+
+    async def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+
+def load_notifier(settings: Settings) -> Notifier:
+    choice = settings.notifier.strip()
+    if choice == "console":
+        return ConsoleNotifier()
+    if choice == "file":
+        return FileNotifier(Path(settings.mail_dir))
+    if choice == "smtp":
+        return SmtpNotifier(settings)
+    module_name, _, factory_name = choice.partition(":")
+    if not module_name or not factory_name:
+        raise ValueError(
+            f"BOOKING_NOTIFIER={choice!r}: use console, file, smtp or package.module:factory"
+        )
+    factory = getattr(importlib.import_module(module_name), factory_name)
+    notifier = factory(settings)
+    if not isinstance(notifier, Notifier):
+        raise TypeError(f"{choice} did not return a notifier (async send and aclose)")
+    return notifier
