@@ -1,15 +1,19 @@
-"""The ``booking`` command: serve, migrate, openapi, staff."""
+"""The ``booking`` command: serve, migrate, worker, outbox, staff, openapi."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
 import json
+import logging
+import signal
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
+import httpx
 import uvicorn
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -19,6 +23,10 @@ from booking.clock import SystemClock
 from booking.config import Settings, SettingsError, load_settings
 from booking.db import create_engine, create_sessionmaker
 from booking.errors import DomainError
+from booking.notifications import service as notifications
+from booking.notifications.models import OutboxStatus
+from booking.notifications.notifiers import load_notifier
+from booking.notifications.relay import Relay
 from booking.staff import service as staff_service
 from booking.staff.models import StaffAccount, StaffRole
 
@@ -221,3 +229,83 @@ def staff_reset_password(email: str, password_stdin: bool) -> None:
 
     _in_transaction(settings, reset)
     click.echo(f"password reset for {email}")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def worker(once: bool) -> None:
+    """Deliver queued emails and webhooks (as many workers as you like, on PostgreSQL).
+
+    Set BOOKING_RELAY_IN_PROCESS=false on the API servers when workers do the delivering.
+    SIGTERM or Ctrl-C: the batch in hand is finished, then the worker exits.
+    """
+    settings = _settings()
+    _ready_database(settings)
+    notifier = load_notifier(settings)
+
+    async def run(engine: AsyncEngine) -> int:
+        async with httpx.AsyncClient(timeout=10) as http:
+            relay = Relay(
+                sessionmaker=create_sessionmaker(engine),
+                settings=settings,
+                clock=SystemClock(),
+                notifier=notifier,
+                http=http,
+            )
+            if once:
+                return await relay.drain()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            click.echo(f"booking worker {relay.worker_id}: delivering", err=True)
+            await relay.run(stop)
+            return 0
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    delivered = _with_engine(settings, run)
+    if once:
+        click.echo(f"delivered {delivered} message(s)", err=True)
+
+
+@main.group()
+def outbox() -> None:
+    """See and retry queued messages."""
+
+
+@outbox.command("list")
+@click.option("--dead", "only_dead", is_flag=True, help="Only messages that gave up.")
+def outbox_list(only_dead: bool) -> None:
+    """Pending and dead messages: id, channel, event, status, attempts, next try, last error."""
+    settings = _settings()
+    _ready_database(settings)
+    statuses = [OutboxStatus.dead] if only_dead else [OutboxStatus.pending, OutboxStatus.dead]
+    messages = _in_transaction(
+        settings, lambda session: notifications.list_messages(session, statuses=statuses)
+    )
+    for message in messages:
+        click.echo(
+            f"{message.id}\t{message.channel}\t{message.event}\t{message.status}\t"
+            f"{message.attempts}\t{message.next_attempt_at.isoformat()}\t"
+            f"{message.last_error or '-'}"
+        )
+    if not messages:
+        click.echo("no pending or dead messages", err=True)
+
+
+@outbox.command("retry")
+@click.argument("message_id", required=False, type=click.UUID)
+@click.option("--all-dead", is_flag=True, help="Retry every dead message.")
+def outbox_retry(message_id: uuid.UUID | None, all_dead: bool) -> None:
+    """Give a dead message (or all of them) a fresh set of attempts."""
+    if (message_id is None) == (not all_dead):
+        raise click.UsageError("name one MESSAGE_ID, or pass --all-dead")
+    settings = _settings()
+    _ready_database(settings)
+    count = _in_transaction(
+        settings,
+        lambda session: notifications.retry_dead(
+            session, message_id=message_id, now=SystemClock().now()
+        ),
+    )
+    click.echo(f"{count} message(s) queued again")

@@ -126,7 +126,7 @@ class Relay:
                     table.c.next_attempt_at <= now,
                     or_(table.c.locked_until.is_(None), table.c.locked_until < now),
                 )
-                .order_by(table.c.next_attempt_at, table.c.created_at)
+                .order_by(table.c.next_attempt_at, table.c.created_at, table.c.appointment_version)
                 .limit(self.settings.outbox_batch_size)
             )
             if session.get_bind().dialect.name == "postgresql":
@@ -146,7 +146,11 @@ class Relay:
             rows = await session.execute(
                 select(OutboxMessage)
                 .where(col(OutboxMessage.id).in_(ids))
-                .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.created_at))
+                .order_by(
+                    col(OutboxMessage.next_attempt_at),
+                    col(OutboxMessage.created_at),
+                    col(OutboxMessage.appointment_version),
+                )
             )
             return list(rows.scalars())
 

@@ -10,12 +10,14 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking.appointments.models import Appointment
 from booking.config import Settings
 from booking.db import OUTBOX_WRITTEN
-from booking.notifications.models import Channel, OutboxMessage
+from booking.notifications.models import Channel, OutboxMessage, OutboxStatus, outbox_messages
 
 # The patient's email for each change; changes not listed send the patient nothing.
 PATIENT_EMAIL_FOR = {
@@ -97,3 +99,40 @@ def queue_notifications(
         }
         queue(Channel.webhook, WEBHOOK_EVENT_FOR[action], event, target=url)
     session.info[OUTBOX_WRITTEN] = True
+
+
+# --- operating the outbox (`booking outbox`) ---------------------------------------------------
+
+
+async def list_messages(
+    session: AsyncSession, *, statuses: list[OutboxStatus], limit: int = 200
+) -> list[OutboxMessage]:
+    statement = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.status).in_([status.value for status in statuses]))
+        .order_by(col(OutboxMessage.created_at))
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def retry_dead(
+    session: AsyncSession, *, message_id: uuid.UUID | None, now: dt.datetime
+) -> int:
+    """Give dead messages (one, or all with ``message_id=None``) a fresh set of attempts."""
+    table = outbox_messages
+    statement = (
+        update(table)
+        .where(table.c.status == OutboxStatus.dead)
+        .values(
+            status=OutboxStatus.pending,
+            attempts=0,
+            next_attempt_at=now,
+            locked_until=None,
+            locked_by=None,
+        )
+    )
+    if message_id is not None:
+        statement = statement.where(table.c.id == message_id)
+    result = await session.execute(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]
