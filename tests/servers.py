@@ -33,7 +33,9 @@ def booking_env(database_url: str, **settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_servers(database_url: str, workdir: Path, count: int = 1) -> Iterator[list[str]]:
+def running_servers(
+    database_url: str, workdir: Path, count: int = 1, **settings: str
+) -> Iterator[list[str]]:
     """Start ``count`` servers on one database; yield their base URLs; stop them."""
     processes: list[subprocess.Popen[str]] = []
     urls = []
@@ -47,7 +49,7 @@ def running_servers(database_url: str, workdir: Path, count: int = 1) -> Iterato
                     subprocess.Popen(
                         [BOOKING, "serve", "--host", "127.0.0.1", "--port", str(port)],
                         cwd=workdir,
-                        env=booking_env(database_url),
+                        env=booking_env(database_url, **settings),
                         stdout=output,
                         stderr=subprocess.STDOUT,
                         text=True,
