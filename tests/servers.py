@@ -49,7 +49,10 @@ def running_servers(
                     subprocess.Popen(
                         [BOOKING, "serve", "--host", "127.0.0.1", "--port", str(port)],
                         cwd=workdir,
-                        env=booking_env(database_url, **settings),
+                        env=booking_env(
+                            database_url,
+                            **{"public_base_url": f"http://127.0.0.1:{port}", **settings},
+                        ),
                         stdout=output,
                         stderr=subprocess.STDOUT,
                         text=True,

@@ -127,6 +127,7 @@ class Settings(BaseSettings):
     rate_limit_storage_url: str = "memory://"
 
     public_rate_limit: str = "10/minute"
+    form_min_fill_seconds: float = Field(default=3, ge=0, le=60)
     cors_origins: Annotated[list[str], NoDecode] = []
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     idempotency_key_ttl_hours: int = Field(default=24, ge=1)

@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import RedirectResponse, Response
 
 from booking import __version__
 from booking.appointments.routes import desk_router as appointments_desk_router
@@ -26,6 +28,9 @@ from booking.notifications.webhook_docs import declare_webhooks
 from booking.providers.routes import router as providers_router
 from booking.staff.routes import router as staff_router
 from booking.staff.throttle import SignInThrottle, async_storage
+from booking.web import book as web_book
+from booking.web import desk as web_desk
+from booking.web import manage as web_manage
 
 API_DESCRIPTION = """
 Appointment requests for a spine practice. The practice's website form posts a request
@@ -88,6 +93,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(providers_router)
     app.include_router(manage_router)
     declare_webhooks(app)
+
+    # Pages for people: the desk, the hosted form, the patient's link. Assets are served here.
+    app.include_router(web_desk.router)
+    app.include_router(web_book.router)
+    app.include_router(web_manage.router)
+    app.mount("/static", StaticFiles(packages=[("booking.web", "static")]), name="static")
+
+    async def to_sign_in(request: Request, error: Exception) -> Response:
+        return RedirectResponse("/desk/login", status_code=303)
+
+    app.add_exception_handler(web_desk.LoginRequired, to_sign_in)
 
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

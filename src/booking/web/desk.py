@@ -1,0 +1,460 @@
+"""/desk: the front desk's pages. Signed-in with a session cookie; every form carries a CSRF
+token; every action calls the same service function as the API, recorded with source "web"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from booking.appointments import listing
+from booking.appointments import service as appointments
+from booking.appointments.models import Appointment, AppointmentStatus, EventSource
+from booking.appointments.reasons import REASONS, ReasonCode
+from booking.appointments.schemas import AppointmentOut
+from booking.clock import Clock
+from booking.config import Settings
+from booking.db import SessionDep
+from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep
+from booking.errors import DomainError, RequestInvalid
+from booking.providers import service as providers
+from booking.staff import service as staff_service
+from booking.staff.errors import TooManySignInAttempts
+from booking.staff.models import StaffAccount
+from booking.web.pages import NO_FRAMING, STATUS_LABELS, render
+from booking.web.sessions import (
+    COOKIE_NAME,
+    DeskSession,
+    clear_session_cookie,
+    csrf_matches,
+    decode_session,
+    new_session,
+    set_session_cookie,
+)
+
+router = APIRouter(prefix="/desk", include_in_schema=False)
+
+LOGIN_CSRF_COOKIE = "booking_login_csrf"
+PAGE_HEADERS = {**NO_FRAMING, "Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
+ACTIONS = ("confirm", "reschedule", "decline", "cancel", "complete", "no-show")
+DONE = {
+    "confirm": "Confirmed. The patient gets an email with a calendar file.",
+    "reschedule": "Moved. The patient gets an email with the new time.",
+    "decline": "Declined. The patient gets an email.",
+    "cancel": "Cancelled. The patient gets an email.",
+    "complete": "Marked as completed.",
+    "no-show": "Marked as a no-show.",
+}
+
+
+class LoginRequired(Exception):
+    """No valid desk session: the handler in main.py sends the browser to the sign-in page."""
+
+
+@dataclass(frozen=True)
+class Desk:
+    staff: StaffAccount
+    session: DeskSession
+
+
+async def signed_in(
+    request: Request, sessionmaker: SessionmakerDep, settings: SettingsDep, clock: ClockDep
+) -> Desk:
+    state = decode_session(request.cookies.get(COOKIE_NAME), settings, clock.now())
+    if state is None:
+        raise LoginRequired
+    async with sessionmaker() as session:
+        staff = await session.get(StaffAccount, state.staff_id)
+    if staff is None or not staff.is_active or staff.token_generation != state.generation:
+        raise LoginRequired
+    return Desk(staff, state)
+
+
+DeskDep = Annotated[Desk, Depends(signed_in)]
+
+
+def page(
+    request: Request,
+    name: str,
+    settings: Settings,
+    desk: Desk,
+    clock: Clock,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    response = render(
+        request,
+        name,
+        settings,
+        status_code=status_code,
+        headers=PAGE_HEADERS,
+        staff=desk.staff,
+        csrf_token=desk.session.csrf_token,
+        **context,
+    )
+    set_session_cookie(response, desk.session, settings, clock.now())  # the idle timer restarts
+    return response
+
+
+def forbidden(request: Request, settings: Settings) -> HTMLResponse:
+    return render(
+        request,
+        "message.html",
+        settings,
+        status_code=403,
+        headers=PAGE_HEADERS,
+        heading="This form has expired",
+        text="Go back, reload the page and try again.",
+    )
+
+
+# --- signing in and out ----------------------------------------------------------------------
+
+
+def login_page(
+    request: Request,
+    settings: Settings,
+    *,
+    email: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "desk_login.html",
+        settings,
+        status_code=status,
+        headers=PAGE_HEADERS,
+        staff=None,
+        csrf_token=token,
+        email=email,
+        error=error,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        path="/desk/login",
+        httponly=True,
+        samesite="strict",
+        secure=settings.public_base_url.startswith("https://"),
+    )
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return login_page(request, settings)
+
+
+@router.post("/login")
+async def login(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> Response:
+    form = await request.form()
+    email = str(form.get("email") or "")
+    password = str(form.get("password") or "")
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected, str(form.get("csrf_token") or "")):
+        return forbidden(request, settings)
+    throttle = request.app.state.sign_in_throttle
+    client = request.client.host if request.client else "unknown"
+    try:
+        await throttle.refuse_if_throttled(email=email, client=client)
+    except TooManySignInAttempts as error:
+        return login_page(request, settings, email=email, error=error.detail, status=429)
+    account = await staff_service.authenticate(session, email=email, password=password)
+    if account is None:
+        await throttle.record_failure(email=email, client=client)
+        return login_page(
+            request, settings, email=email, error="Wrong email or password.", status=401
+        )
+    await throttle.forget_account(email=email, client=client)
+    response = RedirectResponse("/desk", status_code=303, headers=PAGE_HEADERS)
+    state = new_session(account.id, account.token_generation, clock.now())
+    set_session_cookie(response, state, settings, clock.now())
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/desk/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, desk: DeskDep, settings: SettingsDep) -> Response:
+    form = await request.form()
+    if not csrf_matches(desk.session, _text(form, "csrf_token")):
+        return forbidden(request, settings)
+    response = RedirectResponse("/desk/login", status_code=303, headers=PAGE_HEADERS)
+    clear_session_cookie(response, settings)
+    return response
+
+
+# --- the board -------------------------------------------------------------------------------
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.get("")
+async def board(
+    request: Request,
+    desk: DeskDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> HTMLResponse:
+    params = request.query_params
+    shown = {
+        name: params.get(name, "")
+        for name in ("q", "status", "reason_code", "created_from", "created_to", "scheduled_on")
+    }
+    statuses = [AppointmentStatus(shown["status"])] if shown["status"] in STATUS_LABELS else []
+    reasons = [ReasonCode(shown["reason_code"])] if shown["reason_code"] in REASONS else []
+    scheduled_on = _date(shown["scheduled_on"])
+    filters = listing.ListFilters(
+        statuses=statuses,
+        reason_codes=reasons,
+        created_from=_date(shown["created_from"]),
+        created_to=_date(shown["created_to"]),
+        scheduled_from=scheduled_on,
+        scheduled_to=scheduled_on,
+        q=shown["q"].strip()[:100] or None,
+    )
+    error = None
+    try:
+        result = await listing.list_appointments(
+            session,
+            filters=filters,
+            order=None,
+            limit=25,
+            cursor=params.get("cursor") or None,
+            timezone=settings.timezone,
+        )
+    except DomainError:
+        error = "That page of results is no longer available; showing the first page."
+        result = await listing.list_appointments(
+            session, filters=filters, order=None, limit=25, cursor=None, timezone=settings.timezone
+        )
+    next_url = None
+    if result.next_cursor:
+        kept = {name: value for name, value in shown.items() if value}
+        next_url = "/desk?" + urlencode({**kept, "cursor": result.next_cursor})
+    return page(
+        request,
+        "desk_board.html",
+        settings,
+        desk,
+        clock,
+        filters=shown,
+        statuses=list(STATUS_LABELS.items()),
+        items=[AppointmentOut.of(item, settings.practice_timezone) for item in result.items],
+        next_url=next_url,
+        error=error,
+    )
+
+
+# --- one request -----------------------------------------------------------------------------
+
+
+def allowed_actions(appointment: Appointment) -> set[str]:
+    status = AppointmentStatus(appointment.status)
+    names = {"no_show": "no-show", "confirmed": "confirm", "rescheduled": "reschedule"}
+    names |= {"declined": "decline", "cancelled": "cancel", "completed": "complete"}
+    return {
+        names[action]
+        for action, (allowed_from, _) in appointments.TRANSITIONS.items()
+        if status in allowed_from
+    }
+
+
+async def detail_page(
+    request: Request,
+    appointment_id: uuid.UUID,
+    desk: Desk,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
+    appointment = await appointments.get_appointment(session, appointment_id)
+    events = await appointments.list_events(session, appointment_id)
+    staff_names = {
+        account.id: account.display_name for account in await staff_service.list_staff(session)
+    }
+    item = AppointmentOut.of(appointment, settings.practice_timezone)
+    return page(
+        request,
+        "desk_detail.html",
+        settings,
+        desk,
+        clock,
+        status_code=status_code,
+        item=item,
+        events=events,
+        actors={staff_id: name for staff_id, name in staff_names.items()},
+        allowed=allowed_actions(appointment),
+        providers=[p for p in await providers.list_providers(session) if p.is_active],
+        default_duration=item.duration_minutes
+        or REASONS[ReasonCode(appointment.reason_code)].default_duration_minutes,
+        # What the clerk typed is kept; fields never typed read as empty.
+        errors=defaultdict(str, errors or {}),
+        typed=defaultdict(str, typed or {}),
+        notice=notice,
+    )
+
+
+@router.get("/appointments/{appointment_id}")
+async def detail(
+    appointment_id: uuid.UUID,
+    request: Request,
+    desk: DeskDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> HTMLResponse:
+    done = request.query_params.get("done", "")
+    return await detail_page(
+        request, appointment_id, desk, session, settings, clock, notice=DONE.get(done)
+    )
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _start(form: FormData, settings: Settings) -> dt.datetime:
+    try:
+        day = dt.date.fromisoformat(_text(form, "date"))
+        time = dt.time.fromisoformat(_text(form, "time"))
+    except ValueError:
+        raise RequestInvalidMessage("Enter a date and a start time.") from None
+    return dt.datetime.combine(day, time, settings.timezone)
+
+
+class RequestInvalidMessage(DomainError):
+    status = 422
+    slug = "validation-error"
+    title = "Check the form"
+
+
+def _minutes(form: FormData) -> int | None:
+    value = _text(form, "duration_minutes")
+    if not value:
+        return None
+    if not value.isdigit() or not 5 <= int(value) <= 480:
+        raise RequestInvalidMessage("The length must be between 5 and 480 minutes.")
+    return int(value)
+
+
+def _reason(form: FormData) -> str:
+    reason = _text(form, "reason")
+    if not reason or len(reason) > 500:
+        raise RequestInvalidMessage("Give a reason of at most 500 characters.")
+    return reason
+
+
+async def _perform(
+    action: str,
+    appointment_id: uuid.UUID,
+    form: FormData,
+    staff: StaffAccount,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    actor = appointments.Actor.staff(staff.id, EventSource.web)
+    version = _text(form, "version")
+    common: dict[str, Any] = {
+        "appointment_id": appointment_id,
+        "actor": actor,
+        "expected_version": int(version) if version.isdigit() else None,
+        "settings": settings,
+        "now": clock.now(),
+    }
+    if action == "confirm":
+        provider = _text(form, "provider_id")
+        await appointments.confirm_appointment(
+            session,
+            start=_start(form, settings),
+            duration_minutes=_minutes(form),
+            provider_id=uuid.UUID(provider) if provider else None,
+            message=_text(form, "message")[:1000] or None,
+            **common,
+        )
+    elif action == "reschedule":
+        await appointments.reschedule_appointment(
+            session, start=_start(form, settings), duration_minutes=_minutes(form), **common
+        )
+    elif action == "decline":
+        await appointments.decline_appointment(session, reason=_reason(form), **common)
+    elif action == "cancel":
+        await appointments.cancel_appointment(session, reason=_reason(form), **common)
+    elif action == "complete":
+        await appointments.complete_appointment(session, **common)
+    else:
+        await appointments.mark_no_show(session, **common)
+
+
+def _explain(error: DomainError) -> str:
+    if isinstance(error, RequestInvalid):
+        problems = error.extensions.get("errors", [])
+        return " ".join(f"{p['field'].capitalize()}: {p['message']}." for p in problems)
+    return error.detail
+
+
+@router.post("/appointments/{appointment_id}/{action}")
+async def act(
+    appointment_id: uuid.UUID,
+    action: str,
+    request: Request,
+    desk: DeskDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> Response:
+    form = await request.form()
+    if not csrf_matches(desk.session, _text(form, "csrf_token")):
+        return forbidden(request, settings)
+    if action not in ACTIONS:
+        return RedirectResponse(f"/desk/appointments/{appointment_id}", status_code=303)
+    try:
+        await _perform(action, appointment_id, form, desk.staff, session, settings, clock)
+    except DomainError as error:
+        await session.rollback()
+        typed = {name: _text(form, name) for name in form if name != "csrf_token"}
+        typed["action"] = action
+        form_key = "complete" if action == "no-show" else action
+        return await detail_page(
+            request,
+            appointment_id,
+            desk,
+            session,
+            settings,
+            clock,
+            status_code=error.status,
+            errors={form_key: _explain(error)},
+            typed=typed,
+        )
+    response = RedirectResponse(
+        f"/desk/appointments/{appointment_id}?done={action}", status_code=303, headers=PAGE_HEADERS
+    )
+    set_session_cookie(response, desk.session, settings, clock.now())
+    return response

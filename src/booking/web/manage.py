@@ -1,0 +1,106 @@
+"""/manage/<token>: the patient's own request. A GET never changes anything; cancelling takes a
+POST after a confirmation page, so mail scanners that follow links cannot cancel."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse
+
+from booking.appointments.models import Appointment
+from booking.config import Settings
+from booking.db import SessionDep
+from booking.dependencies import ClockDep, SettingsDep
+from booking.manage import service as manage
+from booking.manage.errors import ManageLinkInvalid
+from booking.manage.schemas import ManageView
+from booking.web.pages import NO_FRAMING, STATUS_LABELS, local_time, render
+
+router = APIRouter(include_in_schema=False)
+
+# The token is a secret: never sent on to other sites through the Referer header.
+HEADERS = {**NO_FRAMING, "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+def _page(
+    request: Request,
+    settings: Settings,
+    appointment: Appointment,
+    token: str,
+    *,
+    can_cancel: bool,
+    confirm_cancel: bool = False,
+    notice: str | None = None,
+) -> HTMLResponse:
+    view = ManageView.of(
+        appointment,
+        timezone=settings.practice_timezone,
+        name=settings.practice_name,
+        phone=settings.practice_phone,
+        can_cancel=can_cancel,
+    )
+    return render(
+        request,
+        "manage.html",
+        settings,
+        headers=HEADERS,
+        view=view,
+        token=token,
+        status_label=STATUS_LABELS[view.status],
+        when=local_time(settings)(appointment.start_at) if appointment.start_at else None,
+        confirm_cancel=confirm_cancel,
+        notice=notice,
+    )
+
+
+def _invalid(request: Request, settings: Settings, error: ManageLinkInvalid) -> HTMLResponse:
+    return render(
+        request,
+        "message.html",
+        settings,
+        status_code=404,
+        headers=HEADERS,
+        heading="This link does not work any more",
+        text=f"{error.detail} Phone: {settings.practice_phone}.",
+    )
+
+
+@router.get("/manage/{token}")
+async def manage_page(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> HTMLResponse:
+    try:
+        appointment = await manage.appointment_for_token(session, token=token, now=clock.now())
+    except ManageLinkInvalid as error:
+        return _invalid(request, settings, error)
+    return _page(request, settings, appointment, token, can_cancel=True)
+
+
+@router.get("/manage/{token}/cancel")
+async def manage_cancel_confirmation(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> HTMLResponse:
+    try:
+        appointment = await manage.appointment_for_token(session, token=token, now=clock.now())
+    except ManageLinkInvalid as error:
+        return _invalid(request, settings, error)
+    return _page(request, settings, appointment, token, can_cancel=True, confirm_cancel=True)
+
+
+@router.post("/manage/{token}/cancel")
+async def manage_cancel(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> HTMLResponse:
+    try:
+        appointment = await manage.cancel_by_patient(
+            session, token=token, settings=settings, now=clock.now()
+        )
+    except ManageLinkInvalid as error:
+        return _invalid(request, settings, error)
+    return _page(
+        request,
+        settings,
+        appointment,
+        token,
+        can_cancel=False,
+        notice="Your appointment is cancelled. The practice has been told.",
+    )

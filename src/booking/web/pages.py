@@ -1,0 +1,80 @@
+"""Rendering pages: one Jinja2 environment (autoescape on, undefined variables are errors)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.responses import HTMLResponse
+
+from booking.appointments.reasons import REASONS, UrgentSymptom
+from booking.config import Settings
+
+SYMPTOM_LABELS = {
+    UrgentSymptom.bladder_or_bowel_changes: "New problems controlling your bladder or bowel",
+    UrgentSymptom.saddle_numbness: "Numbness between your legs or around your bottom",
+    UrgentSymptom.worsening_leg_weakness: "Weakness in your legs that is getting worse",
+    UrgentSymptom.fever_with_back_pain: "Fever together with back pain",
+    UrgentSymptom.recent_trauma: "A recent fall, accident or injury",
+}
+
+STATUS_LABELS = {
+    "requested": "Requested",
+    "confirmed": "Confirmed",
+    "completed": "Completed",
+    "no_show": "No-show",
+    "declined": "Declined",
+    "cancelled": "Cancelled",
+}
+
+_environment = Environment(
+    loader=PackageLoader("booking.web", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default=True),
+    undefined=StrictUndefined,
+)
+_environment.filters["symptom_label"] = lambda code: SYMPTOM_LABELS[UrgentSymptom(code)]
+templates = Jinja2Templates(env=_environment)
+
+# Pages may be framed only where settings allow (the hosted form); the desk never.
+NO_FRAMING = {"Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY"}
+
+
+def local_time(settings: Settings) -> Any:
+    zone = ZoneInfo(settings.practice_timezone)
+
+    def format_local(value: dt.datetime | None) -> str:
+        if value is None:
+            return "-"
+        local = value.astimezone(zone)
+        return f"{local:%a %-d %b %Y, %-I:%M %p} {local.tzname()}"
+
+    return format_local
+
+
+def render(
+    request: Request,
+    name: str,
+    settings: Settings,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    base = {
+        "practice_name": settings.practice_name,
+        "practice_phone": settings.practice_phone,
+        "reasons": list(REASONS.values()),
+        "reason_labels": {code.value: info.label for code, info in REASONS.items()},
+        "status_labels": STATUS_LABELS,
+        "local": local_time(settings),
+        "timezone": settings.practice_timezone,
+    }
+    response = templates.TemplateResponse(
+        request, name, {**base, **context}, status_code=status_code, headers=headers
+    )
+    assert isinstance(response, HTMLResponse)
+    return response

@@ -1,0 +1,79 @@
+"""A real headless browser (Debian's chromium, driven by Playwright) against a real server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import IN_CI
+from tests.servers import BOOKING, booking_env, running_servers
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DESK_EMAIL = "clerk@practice.example"
+DESK_PASSWORD = "a long enough password"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Async Playwright: the sync API would hold an event loop for the whole session, and the
+    database fixtures run their own."""
+    if not Path(CHROMIUM).exists():  # noqa: ASYNC240
+        message = "chromium is not installed (apt-get install chromium): browser tests skipped"
+        if IN_CI:
+            pytest.fail(message + ", and CI=true requires them", pytrace=False)
+        pytest.skip(message)
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+def mail_dir(tmp_path: Path) -> Path:
+    return tmp_path / "mail"
+
+
+@pytest.fixture
+def site(database_url: str, tmp_path: Path, mail_dir: Path) -> Iterator[str]:
+    """A running `booking serve` with a clerk, writing emails as files; yields its address."""
+    settings = {"notifier": "file", "mail_dir": str(mail_dir), "form_min_fill_seconds": "0"}
+    created = subprocess.run(
+        [BOOKING, "staff", "create", DESK_EMAIL, "--name", "Casey Clerk", "--password-stdin"],
+        input=DESK_PASSWORD + "\n",
+        env=booking_env(database_url, **settings),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    with running_servers(database_url, tmp_path, **settings) as [url]:
+        yield url
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """docs/screenshots when BOOKING_SCREENSHOTS=1 (to refresh the README's), else a temp dir."""
+    if os.environ.get("BOOKING_SCREENSHOTS") == "1":
+        folder = Path(__file__).parents[2] / "docs" / "screenshots"
+    else:
+        folder = tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

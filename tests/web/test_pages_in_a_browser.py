@@ -1,0 +1,181 @@
+"""The whole story in a real browser: a patient books, the desk confirms, the email arrives,
+the patient cancels through the link, the desk sees it. Plus the ways it must not go wrong."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.servers import next_open_day
+from tests.web.conftest import DESK_EMAIL, DESK_PASSWORD
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+UNLABELLED_FIELDS = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]):not([tabindex="-1"]), select, textarea')]
+    .filter(field => field.labels.length === 0).map(field => field.name)"""
+
+
+async def book(page: Any, site: str, *, first_name: str = "Ana", day: str | None = None) -> str:
+    await page.goto(site + "/book")
+    await page.get_by_label("First name").fill(first_name)
+    await page.get_by_label("Last name").fill("Ruiz")
+    await page.get_by_label("Email", exact=True).fill("ana.ruiz@example.com")
+    await page.get_by_label("Phone", exact=True).fill("(312) 555-0142")
+    await page.get_by_label("Reason", exact=True).select_option("back_pain")
+    await page.get_by_label("Day 1", exact=True).fill(day or next_open_day())
+    await page.get_by_label("I agree that the practice stores this request").check()
+    await page.get_by_role("button", name="Send my request").click()
+    await page.get_by_role("heading", name="Thank you: we have your request").wait_for()
+    return str(await page.locator("#reference").inner_text())
+
+
+async def sign_in(page: Any, site: str, password: str = DESK_PASSWORD) -> None:
+    await page.goto(site + "/desk/login")
+    await page.get_by_label("Email", exact=True).fill(DESK_EMAIL)
+    await page.get_by_label("Password", exact=True).fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def open_request(page: Any, site: str, reference: str) -> None:
+    await page.goto(site + "/desk")
+    await page.get_by_label("Search", exact=True).fill(reference)
+    await page.get_by_role("button", name="Show").click()
+    await page.get_by_role("link", name=reference).click()
+    await page.get_by_role("heading", name=re.compile(reference)).wait_for()
+
+
+async def confirm(page: Any, day: str, time_of_day: str) -> None:
+    await page.get_by_label("Date", exact=True).fill(day)
+    await page.get_by_label("Start time").fill(time_of_day)
+    await page.get_by_role("button", name="Confirm", exact=True).click()
+
+
+async def wait_for_email(
+    mail_dir: Path, subject_part: str, within_seconds: float = 15
+) -> email.message.EmailMessage:
+    deadline = time.monotonic() + within_seconds
+    while time.monotonic() < deadline:
+        for path in sorted(mail_dir.glob("*.eml")) if mail_dir.exists() else []:  # noqa: ASYNC240
+            raw = path.read_bytes()
+            message = email.message_from_bytes(raw, policy=email.policy.default)
+            if subject_part in str(message["Subject"]):
+                return message  # type: ignore[return-value]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no email with {subject_part!r} arrived")
+
+
+async def test_a_day_at_the_desk_from_booking_to_cancellation(
+    browser: Any, site: str, mail_dir: Path, screenshots: Path
+) -> None:
+    patient = await browser.new_page(viewport={"width": 420, "height": 900})  # a phone
+    await patient.goto(site + "/book")
+    assert await patient.evaluate(UNLABELLED_FIELDS) == []
+    await patient.screenshot(path=str(screenshots / "book.png"), full_page=True)
+    reference = await book(patient, site)
+
+    desk_context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    desk = await desk_context.new_page()
+    await sign_in(desk, site, password="not the password")
+    assert await desk.get_by_text("Wrong email or password.").is_visible()
+    await sign_in(desk, site)
+    await desk.get_by_role("heading", name="Requests").wait_for()
+    await open_request(desk, site, reference)
+    assert await desk.evaluate(UNLABELLED_FIELDS) == []
+    day = next_open_day()
+    await confirm(desk, day, "10:00")
+    await desk.get_by_text("Confirmed. The patient gets an email").wait_for()
+    assert await desk.locator("#status").inner_text() == "Confirmed"
+    await desk.goto(site + "/desk")
+    await desk.screenshot(path=str(screenshots / "desk.png"), full_page=True)
+
+    confirmation = await wait_for_email(mail_dir, "is confirmed")
+    text = confirmation.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    link = re.search(r"http://127\.0\.0\.1:\d+/manage/\S+", text)
+    assert link, text
+    await patient.goto(link.group(0))
+    assert await patient.locator("#status").inner_text() == "Confirmed"
+    await patient.screenshot(path=str(screenshots / "manage.png"), full_page=True)
+    await patient.get_by_role("link", name="Cancel this appointment").click()
+    await patient.get_by_role("heading", name="Cancel this appointment?").wait_for()
+    await patient.get_by_role("button", name="Yes, cancel it").click()
+    await patient.get_by_text("Your appointment is cancelled.").wait_for()
+    assert await patient.locator("#status").inner_text() == "Cancelled"
+
+    await open_request(desk, site, reference)
+    assert await desk.locator("#status").inner_text() == "Cancelled"
+    history = await desk.locator("table").last.inner_text()
+    assert "cancelled (confirmed → cancelled)" in history
+    assert "patient" in history
+
+
+async def test_a_slot_clash_is_shown_next_to_the_form_with_what_was_typed(
+    browser: Any, site: str
+) -> None:
+    patient = await browser.new_page()
+    first = await book(patient, site, first_name="First")
+    second = await book(patient, site, first_name="Second")
+    desk = await browser.new_page()
+    await sign_in(desk, site)
+    day = next_open_day()
+    await open_request(desk, site, first)
+    await confirm(desk, day, "11:00")
+    await desk.get_by_text("Confirmed.").wait_for()
+
+    await open_request(desk, site, second)
+    await confirm(desk, day, "11:15")
+
+    error = desk.get_by_role("alert").filter(has_text="overlaps")
+    await error.wait_for()
+    assert await desk.get_by_label("Date", exact=True).input_value() == day
+    assert await desk.get_by_label("Start time").input_value() == "11:15"
+    assert await desk.locator("#status").inner_text() == "Requested"
+
+
+async def test_a_post_without_the_csrf_token_is_refused(browser: Any, site: str) -> None:
+    page = await browser.new_page()
+    reference = await book(page, site)
+    desk_context = await browser.new_context()
+    desk = await desk_context.new_page()
+    await sign_in(desk, site)
+    await open_request(desk, site, reference)
+    detail_url = desk.url
+    cookies = {cookie["name"]: cookie["value"] for cookie in await desk_context.cookies()}
+
+    async with httpx.AsyncClient(base_url=site, cookies=cookies) as client:
+        forged = await client.post(
+            detail_url.removeprefix(site) + "/decline", data={"reason": "forged"}
+        )
+        wrong = await client.post(
+            detail_url.removeprefix(site) + "/decline",
+            data={"reason": "forged", "csrf_token": "guess"},
+        )
+    assert forged.status_code == 403
+    assert wrong.status_code == 403
+    await desk.reload()
+    assert await desk.locator("#status").inner_text() == "Requested"
+
+
+async def test_the_hosted_form_keeps_what_was_typed_and_marks_each_bad_field(
+    browser: Any, site: str
+) -> None:
+    page = await browser.new_page()
+    await page.goto(site + "/book")
+    await page.get_by_label("First name").fill("Ana")
+    await page.get_by_label("Email", exact=True).fill("not-an-email")
+    await page.get_by_role("button", name="Send my request").click()
+    await page.get_by_text("Please check the fields marked below.").wait_for()
+    assert await page.get_by_label("First name").input_value() == "Ana"
+    assert await page.get_by_label("Email", exact=True).input_value() == "not-an-email"
+    assert await page.locator("#email-error").inner_text() == "Must be a valid email address"
+    assert await page.locator("#last_name-error").is_visible()
+    assert await page.locator("#consent-error").is_visible()
+    assert await page.get_by_label("Email", exact=True).get_attribute("aria-invalid") == "true"
