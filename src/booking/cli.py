@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from booking import migrations
 from booking.clock import SystemClock
-from booking.config import Settings, SettingsError, load_settings
+from booking.config import LogFormat, Settings, SettingsError, load_settings
 from booking.db import create_engine, create_sessionmaker
 from booking.errors import DomainError
 from booking.notifications import service as notifications
@@ -101,12 +101,18 @@ def serve(host: str, port: int, workers: int) -> None:
         # uvicorn's access log prints query strings (a desk search is a patient's name);
         # booking.access logs route templates instead.
         access_log=False,
-        log_config=_log_config(),
+        log_config=_log_config(settings),
+        # X-Forwarded-For is believed only from the proxies named in BOOKING_TRUSTED_PROXIES.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
     )
 
 
-def _log_config() -> dict[str, Any]:
+def _log_config(settings: Settings) -> dict[str, Any]:
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    if settings.log_format is LogFormat.json:
+        json_formatter = {"()": "booking.observability.JsonFormatter"}
+        config["formatters"] = {"default": json_formatter, "access": json_formatter}
     config["loggers"]["booking"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
 

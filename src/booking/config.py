@@ -27,6 +27,11 @@ class SmtpSecurity(StrEnum):
     tls = "tls"
 
 
+class LogFormat(StrEnum):
+    json = "json"
+    text = "text"
+
+
 class Environment(StrEnum):
     development = "development"
     production = "production"
@@ -128,11 +133,22 @@ class Settings(BaseSettings):
 
     public_rate_limit: str = "10/minute"
     form_min_fill_seconds: float = Field(default=3, ge=0, le=60)
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    ready_max_outbox_backlog: int = Field(default=1000, ge=1)
+    retention_days: int = Field(default=730, ge=30)
+    log_format: LogFormat = LogFormat.json
     cors_origins: Annotated[list[str], NoDecode] = []
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     idempotency_key_ttl_hours: int = Field(default=24, ge=1)
 
-    @field_validator("open_weekdays", "closed_dates", "cors_origins", "webhook_urls", mode="before")
+    @field_validator(
+        "open_weekdays",
+        "closed_dates",
+        "cors_origins",
+        "webhook_urls",
+        "trusted_proxies",
+        mode="before",
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_commas(value)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
@@ -20,14 +21,17 @@ from booking.clock import Clock, SystemClock
 from booking.config import Settings, load_settings
 from booking.db import create_engine, create_sessionmaker
 from booking.errors import Problem, ValidationProblem, install_problem_handlers
+from booking.health import router as health_router
 from booking.manage.routes import router as manage_router
 from booking.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from booking.notifications.notifiers import load_notifier
 from booking.notifications.relay import Relay
 from booking.notifications.webhook_docs import declare_webhooks
+from booking.observability import Metrics
 from booking.providers.routes import router as providers_router
+from booking.security import PublicRateLimit, SecurityHeadersMiddleware, limits_storage
 from booking.staff.routes import router as staff_router
-from booking.staff.throttle import SignInThrottle, async_storage
+from booking.staff.throttle import SignInThrottle
 from booking.web import book as web_book
 from booking.web import desk as web_desk
 from booking.web import manage as web_manage
@@ -50,9 +54,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.sign_in_throttle = SignInThrottle(
-            settings, async_storage(settings.rate_limit_storage_url)
-        )
+        # One store for every rate limit: memory in one process, Redis across replicas.
+        limits = limits_storage(settings.rate_limit_storage_url)
+        app.state.sign_in_throttle = SignInThrottle(settings, limits)
+        app.state.public_rate_limit = PublicRateLimit(settings, limits)
         app.state.outbox_wakeup = asyncio.Event()
         http = httpx.AsyncClient(timeout=10)
         stop = asyncio.Event()
@@ -85,8 +90,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.state.metrics = Metrics()
 
     install_problem_handlers(app)
+    app.include_router(health_router)
     app.include_router(appointments_public_router)
     app.include_router(staff_router)
     app.include_router(appointments_desk_router)
@@ -105,8 +112,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app.add_exception_handler(web_desk.LoginRequired, to_sign_in)
 
+    # Outermost last: request id and errors around everything, then headers, CORS, body limit.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Idempotency-Key"],
+            expose_headers=["Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed"],
+            allow_credentials=False,
+            max_age=600,
+        )
+    app.add_middleware(
+        SecurityHeadersMiddleware, hsts=settings.public_base_url.startswith("https://")
+    )
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

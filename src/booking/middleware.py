@@ -10,6 +10,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from booking.errors import PayloadTooLarge, problem_bytes, unexpected_error_payload
+from booking.observability import Metrics, current_request_id
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -24,8 +25,9 @@ class RequestContextMiddleware:
     The access log names the route's template (``/api/v1/appointments/{appointment_id}``), never
     the query string or the literal path: searches (``?q=``) and links carry patient data."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,6 +36,7 @@ class RequestContextMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        request_id_token = current_request_id.set(request_id)
         response_started = False
         status = 500
         started = time.perf_counter()
@@ -68,15 +71,19 @@ class RequestContextMiddleware:
             )
             await send_with_request_id({"type": "http.response.body", "body": content})
         finally:
-            route = scope.get("route")
+            route = getattr(scope.get("route"), "path", "<unmatched>")
+            elapsed = time.perf_counter() - started
             access_log.info(
                 "%s %s %d %.1fms request_id=%s",
                 scope["method"],
-                getattr(route, "path", "<unmatched>"),
+                route,
                 status,
-                (time.perf_counter() - started) * 1000,
+                elapsed * 1000,
                 request_id,
             )
+            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+            self.metrics.latency.labels(scope["method"], route).observe(elapsed)
+            current_request_id.reset(request_id_token)
 
 
 class BodyLimitMiddleware:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -37,6 +37,7 @@ from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep, require_json_body
 from booking.errors import problem_responses
 from booking.idempotency.dependencies import Idempotency, IdempotencyDep
+from booking.security import public_rate_limit
 from booking.staff.dependencies import CurrentStaff
 from booking.staff.models import StaffAccount
 
@@ -80,7 +81,7 @@ async def list_reason_codes() -> list[ReasonCodeOut]:
     operation_id="createAppointment",
     summary="Request an appointment",
     tags=["appointments"],
-    dependencies=[Depends(require_json_body)],
+    dependencies=[Depends(require_json_body), Depends(public_rate_limit)],
     responses={
         201: {
             "description": "The request is stored; the desk will confirm a time.",
@@ -91,7 +92,7 @@ async def list_reason_codes() -> list[ReasonCodeOut]:
                 }
             },
         },
-        **problem_responses(409, 413, 415, 422, 500),
+        **problem_responses(409, 413, 415, 422, 429, 500),
     },
 )
 async def create_appointment(
@@ -101,6 +102,7 @@ async def create_appointment(
     clock: ClockDep,
     idempotency: IdempotencyDep,
     _rules: BookingRulesDep,
+    request: Request,
 ) -> Response:
     """Store a patient's request for an appointment, as the practice's website form posts it.
 
@@ -109,11 +111,14 @@ async def create_appointment(
     response carries an `advisory` to show them right away.
     """
 
+    metrics = request.app.state.metrics
+
     async def create() -> Response:
         created = await appointments.create_appointment(
             session, request=payload, settings=settings, now=clock.now()
         )
         appointment = created.appointment
+        metrics.appointments_created.labels(appointment.reason_code).inc()
         body = AppointmentCreated(
             id=appointment.id,
             reference=appointment.reference,

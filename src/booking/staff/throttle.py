@@ -13,16 +13,9 @@ import time
 from limits import RateLimitItem
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 
 from booking.config import Settings, parse_rate
 from booking.staff.errors import TooManySignInAttempts
-
-
-def async_storage(url: str) -> Storage:
-    storage = storage_from_string(url if url.startswith("async+") else "async+" + url)
-    assert isinstance(storage, Storage)
-    return storage
 
 
 class SignInThrottle:

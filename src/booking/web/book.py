@@ -26,6 +26,7 @@ from booking.db import SessionDep
 from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep
 from booking.errors import DomainError, field_errors_from_validation
 from booking.idempotency.dependencies import Idempotency
+from booking.security import RateLimited, public_rate_limit
 from booking.web.pages import SYMPTOM_LABELS, render
 
 router = APIRouter(include_in_schema=False)
@@ -167,8 +168,21 @@ async def book_submit(
     if form.get("website") or filled_too_fast(settings, str(form.get("form_started", "")), now):
         # Spam is answered like a success, so that bots learn nothing, and is not stored.
         logger.info("spam dropped on /book (request_id=%s)", request.state.request_id)
+        request.app.state.metrics.spam.inc()
         return render(request, "book_thanks.html", settings, reference=None, advisory=None)
 
+    try:
+        await public_rate_limit(request)
+    except RateLimited as error:
+        return render(
+            request,
+            "message.html",
+            settings,
+            status_code=429,
+            headers={**frame_ancestors(settings), **error.headers},
+            heading="Please wait a moment",
+            text=f"Many requests came from your network just now. {error.detail}",
+        )
     use_rules(BookingRules.from_settings(settings, now))
     try:
         payload = AppointmentCreate.model_validate(request_from_form(form))
@@ -185,6 +199,7 @@ async def book_submit(
             now=now,
             actor=appointments.Actor(source=EventSource.web),
         )
+        request.app.state.metrics.appointments_created.labels(payload.reason_code).inc()
         return render(
             request,
             "book_thanks.html",

@@ -1,0 +1,82 @@
+"""/healthz (the process answers), /readyz (it can do its job), /metrics (Prometheus)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select, text
+from starlette.responses import JSONResponse, Response
+
+from booking import migrations
+from booking.dependencies import SettingsDep
+from booking.errors import problem_payload, problem_response, problem_responses, problem_type
+from booking.notifications.models import OutboxStatus, outbox_messages
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", operation_id="getHealth", summary="Is the process alive")
+async def healthz() -> dict[str, str]:
+    """Answers as long as the process does; it touches nothing else."""
+    return {"status": "ok"}
+
+
+async def _outbox_counts(request: Request) -> dict[str, int]:
+    table = outbox_messages
+    async with request.app.state.sessionmaker() as session:
+        rows = await session.execute(
+            select(table.c.status, func.count())
+            .where(table.c.status.in_([OutboxStatus.pending, OutboxStatus.dead]))
+            .group_by(table.c.status)
+        )
+        counts = {str(status): int(count) for status, count in rows}
+    return {status: counts.get(status, 0) for status in (OutboxStatus.pending, OutboxStatus.dead)}
+
+
+@router.get(
+    "/readyz",
+    operation_id="getReadiness",
+    summary="Can the service do its job",
+    responses=problem_responses(503),
+)
+async def readyz(request: Request, settings: SettingsDep) -> Response:
+    """The database answers, its migrations are at head, and the outbox backlog is below
+    BOOKING_READY_MAX_OUTBOX_BACKLOG. 503 problem naming what is wrong otherwise."""
+    checks: dict[str, str] = {}
+    try:
+        async with request.app.state.sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+        pending = await migrations.pending_migrations(request.app.state.engine)
+        checks["migrations"] = "pending" if pending else "ok"
+        backlog = (await _outbox_counts(request))[OutboxStatus.pending]
+        checks["outbox"] = "ok" if backlog < settings.ready_max_outbox_backlog else "backlogged"
+    except Exception as error:  # the database is away: not ready, and say so
+        checks.setdefault("database", f"unreachable ({type(error).__name__})")
+    if all(value == "ok" for value in checks.values()):
+        return JSONResponse({"status": "ready", "checks": checks})
+    payload = problem_payload(
+        status=503,
+        type_=problem_type("not-ready"),
+        title="Not ready",
+        detail=", ".join(f"{name}: {state}" for name, state in checks.items() if state != "ok"),
+        checks=checks,
+    )
+    return problem_response(payload)
+
+
+@router.get(
+    "/metrics",
+    operation_id="getMetrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics
+    try:
+        for status, count in (await _outbox_counts(request)).items():
+            registry.outbox.labels(status).set(count)
+    except Exception:  # metrics still answer while the database is away
+        registry.outbox.clear()
+    return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)

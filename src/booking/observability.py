@@ -1,0 +1,76 @@
+"""Metrics (Prometheus text format), JSON logs, and the request id every log line carries.
+
+Metrics are kept per process (one registry per app); with several workers, scrape each one or
+put them behind a per-replica scrape. Nothing personal is ever a label: routes are templates,
+reason codes are the closed list of codes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextvars import ContextVar
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+current_request_id: ContextVar[str | None] = ContextVar("booking_request_id", default=None)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "booking_http_requests_total",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "booking_http_request_duration_seconds",
+            "Time to answer, by method and route template.",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.appointments_created = Counter(
+            "booking_appointment_requests_total",
+            "Appointment requests stored, by reason code.",
+            ["reason_code"],
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "booking_rate_limited_total",
+            "Requests refused by a rate limit.",
+            ["limit"],
+            registry=self.registry,
+        )
+        self.spam = Counter(
+            "booking_spam_dropped_total",
+            "Hosted-form submissions dropped as spam (honeypot or filled too fast).",
+            registry=self.registry,
+        )
+        self.outbox = Gauge(
+            "booking_outbox_messages",
+            "Outbox messages waiting (pending) or given up (dead), read at scrape time.",
+            ["status"],
+            registry=self.registry,
+        )
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = current_request_id.get()
+        if request_id:
+            entry["request_id"] = request_id
+        if record.exc_info and record.exc_info[0] is not None:
+            # The kind of the exception and where, never its message (it may quote input).
+            entry["exception"] = record.exc_info[0].__name__
+        return json.dumps(entry, ensure_ascii=False)

@@ -1,0 +1,123 @@
+"""Security headers on every response, and the public rate limit."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+
+from fastapi import Request
+from limits import RateLimitItem
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from booking.config import Settings, parse_rate
+from booking.errors import DomainError
+
+BASE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'"
+)
+# Swagger UI and ReDoc load their scripts from a CDN.
+DOCS_POLICY = (
+    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; worker-src blob:; "
+    "object-src 'none'; base-uri 'none'"
+)
+
+
+class SecurityHeadersMiddleware:
+    """nosniff, Referrer-Policy, a Content-Security-Policy (pages may set their own
+    frame-ancestors), and HSTS when the service is reached over https."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_docs = scope["path"] in {"/docs", "/redoc", "/docs/oauth2-redirect"}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                policy = DOCS_POLICY if is_docs else BASE_POLICY
+                csp = next((v for n, v in headers if n.lower() == b"content-security-policy"), None)
+                if csp is None:
+                    headers.append(
+                        (b"content-security-policy", f"{policy}; frame-ancestors 'none'".encode())
+                    )
+                    headers.append((b"x-frame-options", b"DENY"))
+                elif b"default-src" not in csp:  # a page chose only who may frame it
+                    headers = [
+                        (n, v) for n, v in headers if n.lower() != b"content-security-policy"
+                    ]
+                    headers.append((b"content-security-policy", policy.encode() + b"; " + csp))
+                defaults = {
+                    b"x-content-type-options": b"nosniff",
+                    b"referrer-policy": b"strict-origin-when-cross-origin",
+                }
+                if self.hsts:
+                    defaults[b"strict-transport-security"] = b"max-age=31536000; includeSubDomains"
+                headers += [
+                    (name, value) for name, value in defaults.items() if name not in present
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class RateLimited(DomainError):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"Try again in {retry_after_seconds} seconds.")
+        self.headers: Mapping[str, str] = {"Retry-After": str(retry_after_seconds)}
+
+
+def limits_storage(url: str) -> Storage:
+    """memory:// for one process; redis://host:6379 for limits shared by several replicas."""
+    uri = url if url.startswith("async+") else "async+" + url
+    options = {"implementation": "redispy"} if "redis" in uri.split("://")[0] else {}
+    storage = storage_from_string(uri, **options)
+    assert isinstance(storage, Storage)
+    return storage
+
+
+class PublicRateLimit:
+    """BOOKING_PUBLIC_RATE_LIMIT per client address on the public POST (API and hosted form)."""
+
+    def __init__(self, settings: Settings, storage: Storage) -> None:
+        self.item: RateLimitItem | None = (
+            None
+            if settings.public_rate_limit.strip() == "0"
+            else parse_rate(settings.public_rate_limit)
+        )
+        self.limiter = MovingWindowRateLimiter(storage)
+
+    async def check(self, client: str) -> None:
+        if self.item is None:
+            return
+        if not await self.limiter.hit(self.item, "public-post", client):
+            stats = await self.limiter.get_window_stats(self.item, "public-post", client)
+            raise RateLimited(max(1, math.ceil(stats.reset_time - time.time())))
+
+
+async def public_rate_limit(request: Request) -> None:
+    """Dependency for the public POSTs. The client address is the proxy's forwarded one only
+    when the proxy is trusted (BOOKING_TRUSTED_PROXIES, applied by the server)."""
+    client = request.client.host if request.client else "unknown"
+    try:
+        await request.app.state.public_rate_limit.check(client)
+    except RateLimited:
+        request.app.state.metrics.rate_limited.labels("public").inc()
+        raise
