@@ -27,6 +27,7 @@ from booking.notifications import service as notifications
 from booking.notifications.models import OutboxStatus
 from booking.notifications.notifiers import load_notifier
 from booking.notifications.relay import Relay
+from booking.privacy import service as privacy
 from booking.staff import service as staff_service
 from booking.staff.models import StaffAccount, StaffRole
 
@@ -315,3 +316,25 @@ def outbox_retry(message_id: uuid.UUID | None, all_dead: bool) -> None:
         ),
     )
     click.echo(f"{count} message(s) queued again")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only count what would be anonymised.")
+def purge(dry_run: bool) -> None:
+    """Anonymise closed requests older than BOOKING_RETENTION_DAYS; drop expired keys."""
+    settings = _settings()
+    _ready_database(settings)
+    result = _in_transaction(
+        settings,
+        lambda session: privacy.purge(
+            session,
+            now=SystemClock().now(),
+            retention_days=settings.retention_days,
+            dry_run=dry_run,
+        ),
+    )
+    verb = "would anonymise" if dry_run else "anonymised"
+    click.echo(
+        f"{verb} {result.anonymised} closed request(s) older than {settings.retention_days} "
+        f"days; removed {result.expired_idempotency_keys} expired idempotency key(s)"
+    )

@@ -11,6 +11,7 @@ once (finish or roll back one before using the next).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -27,6 +28,9 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 from booking.config import Settings
+
+# aiosqlite logs every statement with its parameters at DEBUG: patient data. Never below INFO.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -119,6 +119,8 @@ class Appointment(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
     version: int = Field(default=1, description="Grows with every change; the ETag.")
+    # Set by `booking purge` once the personal details are gone.
+    anonymised_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The calendar file's SEQUENCE: grows when a booked time moves or is cancelled.
     calendar_sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 

@@ -1,0 +1,1 @@
+"""Retention: closed requests are anonymised after BOOKING_RETENTION_DAYS (`booking purge`)."""

@@ -1,0 +1,140 @@
+"""Security headers, CORS, the public rate limit, health, readiness and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from booking.clock import FrozenClock
+from booking.config import Settings
+from booking.main import create_app
+from tests.conftest import make_settings
+from tests.factories import appointment_request
+from tests.helpers import assert_problem
+
+
+async def client_for(settings: Settings, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, clock=clock)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="https://booking.test"
+        ) as client:
+            yield client
+
+
+@pytest.fixture
+async def hardened(database_url: str, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(
+        database_url,
+        public_rate_limit="3/minute",
+        cors_origins="https://www.spine.example",
+        public_base_url="https://book.spine.example",
+    )
+    async for client in client_for(settings, clock):
+        yield client
+
+
+async def test_every_response_carries_security_headers(client: httpx.AsyncClient) -> None:
+    for response in [
+        await client.get("/api/v1/reason-codes"),
+        await client.get("/api/v1/nowhere"),
+        await client.get("/desk/login"),
+        await client.get("/book"),
+    ]:
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"]
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+    api = await client.get("/api/v1/reason-codes")
+    assert "frame-ancestors 'none'" in api.headers["content-security-policy"]
+    assert "strict-transport-security" not in api.headers  # plain http in this setting
+
+
+async def test_hsts_behind_https_and_the_form_may_be_framed_by_the_practice_site(
+    hardened: httpx.AsyncClient,
+) -> None:
+    book = await hardened.get("/book")
+    assert book.headers["strict-transport-security"].startswith("max-age=")
+    assert (
+        "frame-ancestors 'self' https://www.spine.example"
+        in book.headers["content-security-policy"]
+    )
+    desk = await hardened.get("/desk/login")
+    assert "frame-ancestors 'none'" in desk.headers["content-security-policy"]
+
+
+async def test_cors_lets_the_practice_site_post_with_an_idempotency_key(
+    hardened: httpx.AsyncClient,
+) -> None:
+    preflight = await hardened.options(
+        "/api/v1/appointments",
+        headers={
+            "Origin": "https://www.spine.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,idempotency-key",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://www.spine.example"
+    assert "idempotency-key" in preflight.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-credentials" not in preflight.headers
+    stranger = await hardened.options(
+        "/api/v1/appointments",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in stranger.headers
+
+
+async def test_the_public_post_is_rate_limited_per_client_with_retry_after(
+    hardened: httpx.AsyncClient,
+) -> None:
+    statuses = []
+    for _ in range(4):
+        response = await hardened.post("/api/v1/appointments", json=appointment_request())
+        statuses.append(response.status_code)
+    assert statuses == [201, 201, 201, 429]
+    problem = assert_problem(response, 429)
+    assert problem["type"] == "/problems/rate-limited"
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    metrics = (await hardened.get("/metrics")).text
+    assert 'booking_rate_limited_total{limit="public"} 1.0' in metrics
+
+
+async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "outbox": "ok"}
+
+
+async def test_readyz_says_503_when_the_outbox_is_backlogged(
+    database_url: str, clock: FrozenClock
+) -> None:
+    settings = make_settings(database_url, ready_max_outbox_backlog=2)
+    async for client in client_for(settings, clock):
+        await client.post("/api/v1/appointments", json=appointment_request())  # queues 2
+        response = await client.get("/readyz")
+        problem = assert_problem(response, 503)
+        assert problem["checks"]["outbox"] == "backlogged"
+
+
+async def test_metrics_count_requests_by_route_reasons_and_the_outbox(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    await client.post("/api/v1/appointments", json=appointment_request(reason_code="sciatica"))
+    await client.get("/api/v1/appointments/00000000-0000-4000-8000-000000000001")
+    metrics = await client.get("/metrics")
+    assert metrics.headers["content-type"].startswith("text/plain")
+    text = metrics.text
+    assert 'booking_appointment_requests_total{reason_code="sciatica"} 1.0' in text
+    assert (
+        'booking_http_requests_total{method="POST",route="/api/v1/appointments",status="201"} 1.0'
+        in text
+    )
+    assert 'route="/api/v1/appointments/{appointment_id}"' in text
+    assert 'booking_outbox_messages{status="pending"} 2.0' in text
+    assert "booking_http_request_duration_seconds_bucket" in text
