@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 logger = logging.getLogger("booking.errors")
 
@@ -188,10 +189,29 @@ async def _validation_error(request: Request, error: Exception) -> Response:
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400 and error.__cause__ is not None:
+        # FastAPI's "error parsing the body" (bytes that are not UTF-8 JSON): a body error
+        # like any other, so that clients meet one shape.
+        invalid = RequestInvalid([FieldError("body", "the body is not valid UTF-8 JSON")])
+        return problem_response(invalid.payload())
     detail = error.detail if isinstance(error.detail, str) else None
+    headers = dict(error.headers or {})
     if error.status_code == 404:
         detail = "There is nothing at this address."
-    return problem_response(http_problem(error.status_code, detail), headers=error.headers)
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem_response(http_problem(error.status_code, detail), headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route offers at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        matches = getattr(route, "matches", None)
+        route_methods = getattr(route, "methods", None)
+        if matches and route_methods and matches(request.scope)[0] is not Match.NONE:
+            methods |= set(route_methods)
+    return sorted(methods)
 
 
 def unexpected_error_payload(error: BaseException, request_id: str) -> dict[str, Any]:

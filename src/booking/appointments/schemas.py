@@ -14,9 +14,11 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -87,6 +89,17 @@ def _plausible_birth_date(value: dt.date | None) -> dt.date | None:
     return value
 
 
+def _iso_text_only(value: object) -> object:
+    """Dates and times arrive as ISO 8601 text; pydantic would also take a number of seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("must be written as ISO 8601 text, e.g. 2026-12-07")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_text_only)]
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text_only)]
+
+
 def _bookable_day(value: dt.date) -> dt.date:
     problem = current_rules().problem_with_day(value)
     if problem:
@@ -124,12 +137,12 @@ class PatientIn(_Input):
         description="Any common notation; stored as E.164. Numbers without a country code are "
         "read as numbers of the practice's country.",
     )
-    date_of_birth: Annotated[dt.date | None, AfterValidator(_plausible_birth_date)] = None
+    date_of_birth: Annotated[IsoDate | None, AfterValidator(_plausible_birth_date)] = None
     is_new_patient: StrictBool
 
 
 class PreferredWindow(_Input):
-    date: Annotated[dt.date, AfterValidator(_bookable_day)] = Field(
+    date: Annotated[IsoDate, AfterValidator(_bookable_day)] = Field(
         description="A day the practice is open, from today up to the booking horizon, "
         "in the practice's time zone."
     )
@@ -229,12 +242,12 @@ class ReasonCodeOut(BaseModel):
 
 # --- the front desk ---------------------------------------------------------------------------
 
-VisitMinutes = Annotated[int, Field(ge=5, le=480)]
+VisitMinutes = Annotated[StrictInt, Field(ge=5, le=480)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class ConfirmRequest(_Input):
-    start: AwareDatetime = Field(
+    start: IsoDateTime = Field(
         description="When the visit begins; with a UTC offset (a time without one is a 422).",
         examples=["2026-12-07T09:30:00-06:00"],
     )
@@ -252,7 +265,7 @@ class ConfirmRequest(_Input):
 
 
 class RescheduleRequest(_Input):
-    start: AwareDatetime = Field(examples=["2026-12-08T14:00:00-06:00"])
+    start: IsoDateTime = Field(examples=["2026-12-08T14:00:00-06:00"])
     duration_minutes: VisitMinutes | None = Field(
         default=None, description="Defaults to the current visit's length."
     )

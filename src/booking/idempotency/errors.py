@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from booking.errors import DomainError
+from booking.errors import DomainError, FieldError
 
 
 class IdempotencyKeyInUse(DomainError):
@@ -16,3 +16,8 @@ class IdempotencyKeyReused(DomainError):
     status = 422
     slug = "idempotency-key-reused"
     title = "This Idempotency-Key was used for a different request"
+
+    def __init__(self, detail: str) -> None:
+        # A 422 always lists the fields at fault: here, the header.
+        field = FieldError("header.Idempotency-Key", "was used with a different request")
+        super().__init__(detail, errors=[field.as_json()])

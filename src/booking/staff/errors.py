@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from booking.errors import DomainError
+from booking.errors import DomainError, FieldError
 
 
 class NotAuthenticated(DomainError):
@@ -51,3 +51,6 @@ class WeakPassword(DomainError):
     status = 422
     slug = "weak-password"
     title = "The password is too weak"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, errors=[FieldError("password", detail).as_json()])
