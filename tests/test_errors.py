@@ -101,3 +101,37 @@ async def test_the_access_log_names_route_templates_never_queries_or_ids(
     assert "Ruiz" not in "\n".join(lines)
     assert "ana.ruiz" not in "\n".join(lines)
     assert "000000000abc" not in "\n".join(lines)
+
+
+def test_the_committed_openapi_document_matches_the_app() -> None:
+    """docs/openapi.json is what integrators read; refresh it with `booking openapi`."""
+    import json
+    from pathlib import Path
+
+    from booking.main import create_app
+    from tests.conftest import make_settings
+
+    committed = json.loads((Path(__file__).parents[1] / "docs" / "openapi.json").read_text())
+    current = create_app(make_settings("sqlite:///unused.db")).openapi()
+    assert current == committed, "the API changed: run `booking openapi > docs/openapi.json`"
+
+
+def test_every_operation_is_documented_for_integrators() -> None:
+    from booking.main import create_app
+    from tests.conftest import make_settings
+
+    spec = create_app(make_settings("sqlite:///unused.db")).openapi()
+    operation_ids = set()
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            where = f"{method.upper()} {path}"
+            assert operation.get("summary"), where
+            assert operation.get("description"), where
+            assert operation.get("tags"), where
+            assert operation["operationId"][0].islower(), where
+            operation_ids.add(operation["operationId"])
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    problem = response["content"]["application/problem+json"]
+                    assert problem["example"]["status"] == int(status), where
+    assert {"createAppointment", "confirmAppointment", "listAppointments"} <= operation_ids

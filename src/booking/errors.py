@@ -205,13 +205,12 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route offers at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        matches = getattr(route, "matches", None)
-        route_methods = getattr(route, "methods", None)
-        if matches and route_methods and matches(request.scope)[0] is not Match.NONE:
-            methods |= set(route_methods)
-    return sorted(methods)
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def unexpected_error_payload(error: BaseException, request_id: str) -> dict[str, Any]:
@@ -239,6 +238,91 @@ def install_problem_handlers(app: FastAPI) -> None:
     # outermost error middleware) does not re-raise them for the server to log with messages.
 
 
+_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": "Bad Request"},
+    401: {
+        "type": "/problems/invalid-token",
+        "title": "The access token is not valid",
+        "status": 401,
+        "detail": "The token has expired; sign in again.",
+    },
+    403: {
+        "type": "/problems/forbidden",
+        "title": "Your role does not allow this",
+        "status": 403,
+        "detail": "Only an admin can do this.",
+    },
+    404: {
+        "type": "/problems/appointment-not-found",
+        "title": "No such appointment",
+        "status": 404,
+        "detail": "No appointment with this id.",
+    },
+    409: {
+        "type": "/problems/slot-taken",
+        "title": "The provider already has a visit at that time",
+        "status": 409,
+        "detail": "Another confirmed visit of this provider overlaps that time.",
+    },
+    412: {
+        "type": "/problems/precondition-failed",
+        "title": "The appointment changed since you read it",
+        "status": 412,
+        "detail": "Someone else changed this appointment; reload it and try again.",
+        "current_etag": '"3"',
+    },
+    413: {
+        "type": "/problems/payload-too-large",
+        "title": "Request body too large",
+        "status": 413,
+        "detail": "The request body must be at most 65536 bytes.",
+    },
+    415: {
+        "type": "/problems/unsupported-media-type",
+        "title": "Unsupported media type",
+        "status": 415,
+        "detail": "Send the body as application/json.",
+    },
+    422: {
+        "type": "/problems/validation-error",
+        "title": "Your request has invalid fields",
+        "status": 422,
+        "detail": "2 fields of the request are invalid; see errors.",
+        "errors": [
+            {
+                "field": "patient.email",
+                "pointer": "#/patient/email",
+                "message": "must be a valid email address",
+            },
+            {
+                "field": "preferred_windows.0.date",
+                "pointer": "#/preferred_windows/0/date",
+                "message": "the practice is closed on Saturdays",
+            },
+        ],
+    },
+    429: {
+        "type": "/problems/rate-limited",
+        "title": "Too many requests",
+        "status": 429,
+        "detail": "Try again in 42 seconds.",
+    },
+    500: {
+        "type": "about:blank",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "Something went wrong on our side. Request id: 3f2c9a1b.",
+        "request_id": "3f2c9a1b",
+    },
+    503: {
+        "type": "/problems/not-ready",
+        "title": "Not ready",
+        "status": 503,
+        "detail": "migrations: pending",
+    },
+}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` entry declaring these problem statuses in OpenAPI.
 
@@ -250,7 +334,10 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         declared[status] = {
             "description": HTTPStatus(status).phrase,
             "content": {
-                PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+                PROBLEM_MEDIA_TYPE: {
+                    "schema": {"$ref": f"#/components/schemas/{model.__name__}"},
+                    "example": _EXAMPLES[status],
+                }
             },
         }
     return declared

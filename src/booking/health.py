@@ -73,6 +73,8 @@ async def readyz(request: Request, settings: SettingsDep) -> Response:
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
 async def metrics(request: Request) -> Response:
+    """Requests and latency by route template, requests by reason code, outbox pending and
+    dead, rate-limited and spam counts. Per process: scrape every replica."""
     registry = request.app.state.metrics
     try:
         for status, count in (await _outbox_counts(request)).items():

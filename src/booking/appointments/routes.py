@@ -266,6 +266,9 @@ async def get_appointment(
     settings: SettingsDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
+    """Everything in one request: the patient, the reason, the preferred days, the visit (in
+    the practice's time zone, with the zone named) and the FHIR status. The `ETag` is the
+    version: send it back as `If-Match` with a change, or as `If-None-Match` to get a 304."""
     appointment = await appointments.get_appointment(session, appointment_id)
     if if_none_match and expected_version(if_none_match) == appointment.version:
         return Response(status_code=304, headers={"ETag": etag(appointment)})

@@ -38,6 +38,8 @@ def _view(appointment: Appointment, settings: Settings, *, can_cancel: bool) -> 
 async def get_managed_appointment(
     token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> ManageView:
+    """The state and time of the one request the link opens. Reading changes nothing. An
+    unknown, expired or ended link is a 404."""
     appointment = await manage.appointment_for_token(session, token=token, now=clock.now())
     return _view(appointment, settings, can_cancel=True)
 

@@ -19,6 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["providers"])
     responses=problem_responses(401, 500),
 )
 async def list_providers(_staff: CurrentStaff, session: SessionDep) -> list[ProviderOut]:
+    """Whose diaries visits go into. A new database has one, "Practice"."""
     found = await providers.list_providers(session)
     return [ProviderOut.model_validate(provider, from_attributes=True) for provider in found]
 
@@ -34,5 +35,6 @@ async def list_providers(_staff: CurrentStaff, session: SessionDep) -> list[Prov
 async def add_provider(
     body: ProviderCreate, _admin: AdminStaff, session: SessionDep, clock: ClockDep
 ) -> ProviderOut:
+    """Once a practice has two providers, confirming a visit names one (`provider_id`)."""
     provider = await providers.add_provider(session, name=body.name, now=clock.now())
     return ProviderOut.model_validate(provider, from_attributes=True)

@@ -70,6 +70,7 @@ async def sign_in(
     responses=problem_responses(401, 500),
 )
 async def get_me(me: CurrentStaff) -> StaffOut:
+    """The account the bearer token belongs to."""
     return StaffOut.model_validate(me, from_attributes=True)
 
 
@@ -81,6 +82,7 @@ async def get_me(me: CurrentStaff) -> StaffOut:
     responses=problem_responses(401, 403, 500),
 )
 async def list_staff(_admin: AdminStaff, session: SessionDep) -> list[StaffOut]:
+    """Every staff account, active or not, by email."""
     accounts = await staff.list_staff(session)
     return [StaffOut.model_validate(account, from_attributes=True) for account in accounts]
 
@@ -97,6 +99,7 @@ async def list_staff(_admin: AdminStaff, session: SessionDep) -> list[StaffOut]:
 async def create_staff(
     body: StaffCreate, _admin: AdminStaff, session: SessionDep, clock: ClockDep
 ) -> StaffOut:
+    """A new front-desk clerk or admin; the password needs 12 characters or more."""
     account = await staff.create_staff(
         session,
         email=body.email,
@@ -118,5 +121,6 @@ async def create_staff(
 async def deactivate_staff(
     staff_id: uuid.UUID, _admin: AdminStaff, session: SessionDep, clock: ClockDep
 ) -> StaffOut:
+    """The account can no longer sign in, and its tokens stop working at once."""
     account = await staff.deactivate_staff(session, staff_id=staff_id, now=clock.now())
     return StaffOut.model_validate(account, from_attributes=True)
