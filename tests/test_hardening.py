@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from booking.main import create_app
 from tests.conftest import make_settings
 from tests.factories import appointment_request
 from tests.helpers import assert_problem
+from tests.servers import next_open_day, running_servers
 
 
 async def client_for(settings: Settings, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
@@ -138,3 +140,43 @@ async def test_metrics_count_requests_by_route_reasons_and_the_outbox(
     assert 'route="/api/v1/appointments/{appointment_id}"' in text
     assert 'booking_outbox_messages{status="pending"} 2.0' in text
     assert "booking_http_request_duration_seconds_bucket" in text
+
+
+def test_forwarded_addresses_count_only_from_trusted_proxies(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The rate limit keys on the client; X-Forwarded-For names it only behind a trusted proxy."""
+
+    def statuses(**settings: str) -> list[int]:
+        with running_servers(database_url, tmp_path, public_rate_limit="2/minute", **settings) as [
+            url
+        ]:
+            body = appointment_request(preferred_windows=[{"date": next_open_day()}])
+            return [
+                httpx.post(
+                    url + "/api/v1/appointments",
+                    json=body,
+                    headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                ).status_code
+                for n in range(3)
+            ]
+
+    assert statuses() == [201, 201, 429]  # untrusted: all three are 127.0.0.1
+    assert statuses(trusted_proxies="127.0.0.1") == [201, 201, 201]  # three clients
+
+
+def test_log_lines_are_json_with_the_request_id() -> None:
+    import json
+    import logging
+
+    from booking.observability import JsonFormatter, current_request_id
+
+    token = current_request_id.set("req-42")
+    try:
+        record = logging.LogRecord("booking.x", logging.INFO, __file__, 1, "hello %s", ("w",), None)
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        current_request_id.reset(token)
+    assert line["message"] == "hello w"
+    assert line["request_id"] == "req-42"
+    assert line["level"] == "info"
