@@ -1,10 +1,21 @@
 -- wrk script: POST the request body, each with its own Idempotency-Key.
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = os.getenv("BOOKING_BENCH_BODY")
+-- Every wrk thread runs its own copy of this script: number them so that keys never collide.
+local body = os.getenv("BOOKING_BENCH_BODY")
 local counter = 0
+local threads = 0
+local id = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+
+function init(args)
+  id = wrk.thread:get("id")
+end
+
 request = function()
   counter = counter + 1
-  local key = string.format("%d-%d-%d", math.random(1, 1e9), counter, os.time())
-  return wrk.format(nil, nil, {["Idempotency-Key"] = key})
+  local key = string.format("bench-%d-%d-%d", os.time(), id, counter)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["Idempotency-Key"] = key}, body)
 end

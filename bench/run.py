@@ -344,9 +344,8 @@ def main() -> None:
         "--postgres", default="postgresql://postgres@127.0.0.1:5432/booking_bench_run"
     )
     args = parser.parse_args()
-    print(
-        f"load generator: {'wrk' if shutil.which('wrk') else 'python asyncio (install wrk for better numbers: apt-get install wrk)'}"
-    )
+    generator = "wrk" if shutil.which("wrk") else "python asyncio (apt-get install wrk is better)"
+    print(f"load generator: {generator}")
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         body = json.dumps(appointment_request(preferred_windows=[{"date": next_open_day()}]))
