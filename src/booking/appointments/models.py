@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -157,3 +158,7 @@ class AppointmentEvent(SQLModel, table=True):
         default=None, sa_column=Column(ForeignKey("staff_accounts.id"), nullable=True)
     )
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# The Core tables, for set-based statements on the hot path.
+appointments_table: Table = Appointment.__table__  # type: ignore[attr-defined]

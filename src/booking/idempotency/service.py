@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from booking.db import insert_or_ignore
 from booking.idempotency.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from booking.idempotency.models import IdempotencyRecord, IdempotencyState, idempotency_keys
 
@@ -66,8 +66,7 @@ async def claim_key(
             "locked_at": now,
             "expires_at": now + ttl,
         }
-        dialect = session.get_bind().dialect.name
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        insert = insert_or_ignore(session, table)
         claimed = await session.execute(
             insert.values(**values).on_conflict_do_nothing(index_elements=["scope", "key"])
         )
