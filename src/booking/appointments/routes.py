@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -32,6 +33,7 @@ from booking.appointments.schemas import (
     RescheduleRequest,
 )
 from booking.appointments.service import Actor
+from booking.clock import Clock
 from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep, require_json_body
@@ -173,26 +175,54 @@ def appointment_response(appointment: Appointment, settings: Settings) -> JSONRe
     return JSONResponse(jsonable_encoder(body), headers={"ETag": etag(appointment)})
 
 
-async def perform(
-    action: Callable[[], Awaitable[Appointment]],
-    *,
-    payload: BaseModel | None,
-    staff: StaffAccount,
-    session: AsyncSession,
-    settings: Settings,
-    idempotency: Idempotency,
-) -> Response:
-    """Run one desk action, safe to retry with the same Idempotency-Key."""
+@dataclass
+class DeskAction:
+    """What every desk action needs: the clerk, the transaction, the clock, the retry guard."""
 
-    async def produce() -> Response:
-        return appointment_response(await action(), settings)
+    staff: StaffAccount
+    session: AsyncSession
+    settings: Settings
+    clock: Clock
+    idempotency: Idempotency
+    expected_version: int | None
 
-    return await idempotency.respond(
-        session,
-        scope=f"staff:{staff.id}",
-        payload=payload.model_dump(mode="json") if payload else None,
-        produce=produce,
-    )
+    def common(self) -> dict[str, Any]:
+        """The service arguments every action takes."""
+        return {
+            "actor": Actor.staff(self.staff.id),
+            "expected_version": self.expected_version,
+            "settings": self.settings,
+            "now": self.clock.now(),
+        }
+
+    async def perform(
+        self, payload: BaseModel | None, action: Callable[[], Awaitable[Appointment]]
+    ) -> Response:
+        """Run one action, safe to retry with the same Idempotency-Key."""
+
+        async def produce() -> Response:
+            return appointment_response(await action(), self.settings)
+
+        return await self.idempotency.respond(
+            self.session,
+            scope=f"staff:{self.staff.id}",
+            payload=payload.model_dump(mode="json") if payload else None,
+            produce=produce,
+        )
+
+
+async def desk_action(
+    staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+    if_match: IfMatch = None,
+) -> DeskAction:
+    return DeskAction(staff, session, settings, clock, idempotency, expected_version(if_match))
+
+
+DeskActionDep = Annotated[DeskAction, Depends(desk_action)]
 
 
 @desk_router.get(
@@ -300,34 +330,22 @@ async def list_appointment_events(
 async def confirm_appointment(
     appointment_id: uuid.UUID,
     body: ConfirmRequest,
-    staff: CurrentStaff,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
-    if_match: IfMatch = None,
+    desk: DeskActionDep,
 ) -> Response:
     """Book the visit: `requested` → `confirmed`. The time must be in the future and inside
     opening hours; the duration defaults from the reason code. 409 `slot-taken` when it
     overlaps another confirmed visit of the same provider (back-to-back is fine)."""
-    return await perform(
+    return await desk.perform(
+        body,
         lambda: appointments.confirm_appointment(
-            session,
+            desk.session,
             appointment_id=appointment_id,
             start=body.start,
             duration_minutes=body.duration_minutes,
             provider_id=body.provider_id,
             message=body.message,
-            actor=Actor.staff(staff.id),
-            expected_version=expected_version(if_match),
-            settings=settings,
-            now=clock.now(),
+            **desk.common(),
         ),
-        payload=body,
-        staff=staff,
-        session=session,
-        settings=settings,
-        idempotency=idempotency,
     )
 
 
@@ -342,30 +360,18 @@ async def confirm_appointment(
 async def reschedule_appointment(
     appointment_id: uuid.UUID,
     body: RescheduleRequest,
-    staff: CurrentStaff,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
-    if_match: IfMatch = None,
+    desk: DeskActionDep,
 ) -> Response:
     """A new time for a `confirmed` visit, with the same provider; same rules as confirm."""
-    return await perform(
+    return await desk.perform(
+        body,
         lambda: appointments.reschedule_appointment(
-            session,
+            desk.session,
             appointment_id=appointment_id,
             start=body.start,
             duration_minutes=body.duration_minutes,
-            actor=Actor.staff(staff.id),
-            expected_version=expected_version(if_match),
-            settings=settings,
-            now=clock.now(),
+            **desk.common(),
         ),
-        payload=body,
-        staff=staff,
-        session=session,
-        settings=settings,
-        idempotency=idempotency,
     )
 
 
@@ -380,29 +386,14 @@ async def reschedule_appointment(
 async def decline_appointment(
     appointment_id: uuid.UUID,
     body: ReasonRequest,
-    staff: CurrentStaff,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
-    if_match: IfMatch = None,
+    desk: DeskActionDep,
 ) -> Response:
     """`requested` → `declined`, with a reason."""
-    return await perform(
+    return await desk.perform(
+        body,
         lambda: appointments.decline_appointment(
-            session,
-            appointment_id=appointment_id,
-            reason=body.reason,
-            actor=Actor.staff(staff.id),
-            expected_version=expected_version(if_match),
-            settings=settings,
-            now=clock.now(),
+            desk.session, appointment_id=appointment_id, reason=body.reason, **desk.common()
         ),
-        payload=body,
-        staff=staff,
-        session=session,
-        settings=settings,
-        idempotency=idempotency,
     )
 
 
@@ -417,29 +408,14 @@ async def decline_appointment(
 async def cancel_appointment(
     appointment_id: uuid.UUID,
     body: ReasonRequest,
-    staff: CurrentStaff,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
-    if_match: IfMatch = None,
+    desk: DeskActionDep,
 ) -> Response:
     """`requested` or `confirmed` → `cancelled`, with a reason; the time is freed."""
-    return await perform(
+    return await desk.perform(
+        body,
         lambda: appointments.cancel_appointment(
-            session,
-            appointment_id=appointment_id,
-            reason=body.reason,
-            actor=Actor.staff(staff.id),
-            expected_version=expected_version(if_match),
-            settings=settings,
-            now=clock.now(),
+            desk.session, appointment_id=appointment_id, reason=body.reason, **desk.common()
         ),
-        payload=body,
-        staff=staff,
-        session=session,
-        settings=settings,
-        idempotency=idempotency,
     )
 
 
@@ -452,28 +428,14 @@ async def cancel_appointment(
 )
 async def complete_appointment(
     appointment_id: uuid.UUID,
-    staff: CurrentStaff,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
-    if_match: IfMatch = None,
+    desk: DeskActionDep,
 ) -> Response:
     """`confirmed` → `completed`, once the visit's time has come."""
-    return await perform(
+    return await desk.perform(
+        None,
         lambda: appointments.complete_appointment(
-            session,
-            appointment_id=appointment_id,
-            actor=Actor.staff(staff.id),
-            expected_version=expected_version(if_match),
-            settings=settings,
-            now=clock.now(),
+            desk.session, appointment_id=appointment_id, **desk.common()
         ),
-        payload=None,
-        staff=staff,
-        session=session,
-        settings=settings,
-        idempotency=idempotency,
     )
 
 
@@ -486,26 +448,12 @@ async def complete_appointment(
 )
 async def mark_no_show(
     appointment_id: uuid.UUID,
-    staff: CurrentStaff,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
-    if_match: IfMatch = None,
+    desk: DeskActionDep,
 ) -> Response:
     """`confirmed` → `no_show`, once the visit's time has come."""
-    return await perform(
+    return await desk.perform(
+        None,
         lambda: appointments.mark_no_show(
-            session,
-            appointment_id=appointment_id,
-            actor=Actor.staff(staff.id),
-            expected_version=expected_version(if_match),
-            settings=settings,
-            now=clock.now(),
+            desk.session, appointment_id=appointment_id, **desk.common()
         ),
-        payload=None,
-        staff=staff,
-        session=session,
-        settings=settings,
-        idempotency=idempotency,
     )
