@@ -259,3 +259,18 @@ async def test_a_password_reset_ends_older_tokens(
             session, account=account, password="a brand new password", now=clock.now()
         )
     assert_problem(await client.get("/api/v1/staff/me", headers=desk), 401)
+
+
+@pytest.mark.parametrize("email", ["\x00", "desk\x00@practice.example", "%00"])
+async def test_a_nul_in_the_username_is_a_wrong_credential_not_a_500(
+    client: httpx.AsyncClient, desk_account: Any, email: str
+) -> None:
+    """Found by schemathesis: PostgreSQL refuses NUL in text; no address contains one."""
+    assert_problem(await sign_in(client, email, STAFF_PASSWORD), 401)
+
+
+async def test_a_nul_in_a_desk_search_is_a_422_not_a_500(
+    client: httpx.AsyncClient, desk: dict[str, str]
+) -> None:
+    response = await client.get("/api/v1/appointments", params={"q": "ana\x00"}, headers=desk)
+    assert_problem(response, 422)

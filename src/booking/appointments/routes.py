@@ -244,7 +244,9 @@ async def list_appointments(
     scheduled_from: dt.date | None = None,
     scheduled_to: dt.date | None = None,
     provider_id: uuid.UUID | None = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
+    ] = None,
     sort: SortOrder | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=500)] = None,

@@ -48,6 +48,8 @@ async def create_staff(
 
 
 async def find_by_email(session: AsyncSession, email: str) -> StaffAccount | None:
+    if "\x00" in email:  # no address contains one, and PostgreSQL refuses it in text
+        return None
     statement = select(StaffAccount).where(col(StaffAccount.email) == normalize_email(email))
     return (await session.execute(statement)).scalar_one_or_none()
 

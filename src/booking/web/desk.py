@@ -163,7 +163,7 @@ async def login(
     request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> Response:
     form = await request.form()
-    email = str(form.get("email") or "")
+    email = _text(form, "email")
     password = str(form.get("password") or "")
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, str(form.get("csrf_token") or "")):
@@ -221,6 +221,7 @@ async def board(
         name: params.get(name, "")
         for name in ("q", "status", "reason_code", "created_from", "created_to", "scheduled_on")
     }
+    shown["q"] = "".join(char for char in shown["q"] if char.isprintable())
     statuses = [AppointmentStatus(shown["status"])] if shown["status"] in STATUS_LABELS else []
     reasons = [ReasonCode(shown["reason_code"])] if shown["reason_code"] in REASONS else []
     scheduled_on = _date(shown["scheduled_on"])
@@ -336,8 +337,9 @@ async def detail(
 
 
 def _text(form: FormData, name: str) -> str:
+    """A form field's text, without NUL characters (PostgreSQL refuses them in text)."""
     value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
+    return value.replace("\x00", "").strip() if isinstance(value, str) else ""
 
 
 def _start(form: FormData, settings: Settings) -> dt.datetime:
