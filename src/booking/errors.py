@@ -67,6 +67,18 @@ class DomainError(Exception):
     headers: Mapping[str, str] = {}
 
 
+class RetryLater(DomainError):
+    """429: a limit was reached; ``Retry-After`` says when to try again."""
+
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"Try again in {retry_after_seconds} seconds.")
+        self.headers = {"Retry-After": str(retry_after_seconds)}
+
+
 class NotFound(DomainError):
     status = 404
     slug = "not-found"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
 
 from fastapi import Request
 from limits import RateLimitItem
@@ -14,7 +13,7 @@ from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from booking.config import Settings, parse_rate
-from booking.errors import DomainError
+from booking.errors import RetryLater
 
 BASE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -74,14 +73,9 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class RateLimited(DomainError):
-    status = 429
+class RateLimited(RetryLater):
     slug = "rate-limited"
     title = "Too many requests"
-
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(f"Try again in {retry_after_seconds} seconds.")
-        self.headers: Mapping[str, str] = {"Retry-After": str(retry_after_seconds)}
 
 
 def limits_storage(url: str) -> Storage:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from booking.errors import DomainError, FieldError
+from booking.errors import DomainError, FieldError, RetryLater
 
 
 class NotAuthenticated(DomainError):
@@ -25,14 +25,9 @@ class InvalidCredentials(DomainError):
     headers = MappingProxyType({"WWW-Authenticate": "Bearer"})
 
 
-class TooManySignInAttempts(DomainError):
-    status = 429
+class TooManySignInAttempts(RetryLater):
     slug = "too-many-sign-in-attempts"
     title = "Too many failed sign-ins"
-
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(f"Try again in {retry_after_seconds} seconds.")
-        self.headers = {"Retry-After": str(retry_after_seconds)}
 
 
 class Forbidden(DomainError):
