@@ -49,6 +49,8 @@ async def open_request(page: Any, site: str, reference: str) -> None:
     await page.goto(site + "/desk")
     await page.get_by_label("Search", exact=True).fill(reference)
     await page.get_by_role("button", name="Show").click()
+    await page.get_by_role("link", name=reference).wait_for()
+    assert reference not in page.url  # searches travel in a POST body, never in the address
     await page.get_by_role("link", name=reference).click()
     await page.get_by_role("heading", name=re.compile(reference)).wait_for()
 

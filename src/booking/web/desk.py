@@ -9,7 +9,6 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -208,19 +207,37 @@ def _date(value: str | None) -> dt.date | None:
         return None
 
 
+FILTERS = ("q", "status", "reason_code", "created_from", "created_to", "scheduled_on", "cursor")
+
+
 @router.get("")
 async def board(
-    request: Request,
-    desk: DeskDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    request: Request, desk: DeskDep, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
-    params = request.query_params
-    shown = {
-        name: params.get(name, "")
-        for name in ("q", "status", "reason_code", "created_from", "created_to", "scheduled_on")
-    }
+    return await board_page(request, {}, desk, session, settings, clock)
+
+
+@router.post("")
+async def filtered_board(
+    request: Request, desk: DeskDep, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> HTMLResponse:
+    """Filters arrive in a POST body, not a query string: a search is a patient's name and a
+    reason code is health information, and URLs end up in browser histories and proxy logs."""
+    form = await request.form()
+    if not csrf_matches(desk.session, _text(form, "csrf_token")):
+        return forbidden(request, settings)
+    return await board_page(request, form, desk, session, settings, clock)
+
+
+async def board_page(
+    request: Request,
+    form: FormData | dict[str, str],
+    desk: Desk,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+) -> HTMLResponse:
+    shown = {name: _text(form, name) for name in FILTERS} if form else dict.fromkeys(FILTERS, "")
     shown["q"] = "".join(char for char in shown["q"] if char.isprintable())
     statuses = [AppointmentStatus(shown["status"])] if shown["status"] in STATUS_LABELS else []
     reasons = [ReasonCode(shown["reason_code"])] if shown["reason_code"] in REASONS else []
@@ -232,7 +249,7 @@ async def board(
         created_to=_date(shown["created_to"]),
         scheduled_from=scheduled_on,
         scheduled_to=scheduled_on,
-        q=shown["q"].strip()[:100] or None,
+        q=shown["q"][:100] or None,
     )
     error = None
     try:
@@ -241,7 +258,7 @@ async def board(
             filters=filters,
             order=None,
             limit=25,
-            cursor=params.get("cursor") or None,
+            cursor=shown["cursor"] or None,
             timezone=settings.timezone,
         )
     except DomainError:
@@ -249,10 +266,6 @@ async def board(
         result = await listing.list_appointments(
             session, filters=filters, order=None, limit=25, cursor=None, timezone=settings.timezone
         )
-    next_url = None
-    if result.next_cursor:
-        kept = {name: value for name, value in shown.items() if value}
-        next_url = "/desk?" + urlencode({**kept, "cursor": result.next_cursor})
     return page(
         request,
         "desk_board.html",
@@ -262,7 +275,7 @@ async def board(
         filters=shown,
         statuses=list(STATUS_LABELS.items()),
         items=[AppointmentOut.of(item, settings.practice_timezone) for item in result.items],
-        next_url=next_url,
+        next_cursor=result.next_cursor,
         error=error,
     )
 
@@ -336,7 +349,7 @@ async def detail(
     )
 
 
-def _text(form: FormData, name: str) -> str:
+def _text(form: FormData | dict[str, str], name: str) -> str:
     """A form field's text, without NUL characters (PostgreSQL refuses them in text)."""
     value = form.get(name)
     return value.replace("\x00", "").strip() if isinstance(value, str) else ""
