@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import time
 
@@ -26,6 +28,17 @@ DOCS_POLICY = (
     "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; worker-src blob:; "
     "object-src 'none'; base-uri 'none'"
 )
+
+
+def purpose_key(secret_key: str, purpose: str) -> bytes:
+    """A key of its own for each use of BOOKING_SECRET_KEY (tokens, sessions, forms), so that a
+    value signed for one purpose is never valid for another."""
+    return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def sign(secret_key: str, purpose: str, value: str) -> str:
+    """Hex HMAC-SHA256 of ``value`` under the purpose's key; compare with hmac.compare_digest."""
+    return hmac.new(purpose_key(secret_key, purpose), value.encode(), hashlib.sha256).hexdigest()
 
 
 class SecurityHeadersMiddleware:

@@ -7,13 +7,12 @@ The signing key is derived from BOOKING_SECRET_KEY for this one purpose.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
 
 import jwt
 
+from booking.security import purpose_key
 from booking.staff.errors import InvalidToken
 
 ALGORITHM = "HS256"
@@ -28,7 +27,7 @@ class TokenClaims:
 
 
 def signing_key(secret_key: str) -> bytes:
-    return hmac.new(secret_key.encode(), b"booking staff access tokens", hashlib.sha256).digest()
+    return purpose_key(secret_key, "booking staff access tokens")
 
 
 def issue_access_token(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import logging
 import re
@@ -26,7 +25,7 @@ from booking.db import SessionDep
 from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep
 from booking.errors import DomainError, field_errors_from_validation
 from booking.idempotency.dependencies import Idempotency
-from booking.security import RateLimited, public_rate_limit
+from booking.security import RateLimited, public_rate_limit, sign
 from booking.web.pages import SYMPTOM_LABELS, render
 
 router = APIRouter(include_in_schema=False)
@@ -49,8 +48,7 @@ def frame_ancestors(settings: Settings) -> dict[str, str]:
 
 
 def _sign(settings: Settings, value: str) -> str:
-    key = hmac.new(settings.secret_key.encode(), b"booking form", hashlib.sha256).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
+    return sign(settings.secret_key, "booking form", value)[:32]
 
 
 def form_started_token(settings: Settings, now: dt.datetime) -> str:

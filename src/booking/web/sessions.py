@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
 import hmac
 import json
 import secrets
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from starlette.responses import Response
 
 from booking.config import Settings
+from booking.security import sign
 
 COOKIE_NAME = "booking_desk"
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
@@ -33,8 +33,7 @@ class DeskSession:
     csrf_token: str
 
 
-def _key(settings: Settings) -> bytes:
-    return hmac.new(settings.secret_key.encode(), b"booking desk sessions", hashlib.sha256).digest()
+PURPOSE = "booking desk sessions"
 
 
 def encode_session(session: DeskSession, settings: Settings) -> str:
@@ -48,7 +47,7 @@ def encode_session(session: DeskSession, settings: Settings) -> str:
         separators=(",", ":"),
     ).encode()
     payload = base64.urlsafe_b64encode(data).decode().rstrip("=")
-    signature = hmac.new(_key(settings), payload.encode(), hashlib.sha256).hexdigest()
+    signature = sign(settings.secret_key, PURPOSE, payload)
     return f"{payload}.{signature}"
 
 
@@ -57,7 +56,7 @@ def decode_session(value: str | None, settings: Settings, now: dt.datetime) -> D
     if not value or "." not in value:
         return None
     payload, signature = value.rsplit(".", 1)
-    expected = hmac.new(_key(settings), payload.encode(), hashlib.sha256).hexdigest()
+    expected = sign(settings.secret_key, PURPOSE, payload)
     if not hmac.compare_digest(expected, signature):
         return None
     try:
