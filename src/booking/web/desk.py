@@ -24,7 +24,7 @@ from booking.clock import Clock
 from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep
-from booking.errors import DomainError, RequestInvalid
+from booking.errors import DomainError, FieldError, RequestInvalid
 from booking.providers import service as providers
 from booking.staff import service as staff_service
 from booking.staff.errors import TooManySignInAttempts
@@ -44,7 +44,15 @@ router = APIRouter(prefix="/desk", include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "booking_login_csrf"
 PAGE_HEADERS = {**NO_FRAMING, "Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
-ACTIONS = ("confirm", "reschedule", "decline", "cancel", "complete", "no-show")
+# The lifecycle's actions (service.TRANSITIONS) and the paths the desk posts them to.
+ACTION_PATHS = {
+    "confirmed": "confirm",
+    "rescheduled": "reschedule",
+    "declined": "decline",
+    "cancelled": "cancel",
+    "completed": "complete",
+    "no_show": "no-show",
+}
 DONE = {
     "confirm": "Confirmed. The patient gets an email with a calendar file.",
     "reschedule": "Moved. The patient gets an email with the new time.",
@@ -285,10 +293,8 @@ async def board_page(
 
 def allowed_actions(appointment: Appointment) -> set[str]:
     status = AppointmentStatus(appointment.status)
-    names = {"no_show": "no-show", "confirmed": "confirm", "rescheduled": "reschedule"}
-    names |= {"declined": "decline", "cancelled": "cancel", "completed": "complete"}
     return {
-        names[action]
+        ACTION_PATHS[action]
         for action, (allowed_from, _) in appointments.TRANSITIONS.items()
         if status in allowed_from
     }
@@ -322,7 +328,7 @@ async def detail_page(
         status_code=status_code,
         item=item,
         events=events,
-        actors={staff_id: name for staff_id, name in staff_names.items()},
+        actors=staff_names,
         allowed=allowed_actions(appointment),
         providers=[p for p in await providers.list_providers(session) if p.is_active],
         default_duration=item.duration_minutes
@@ -360,14 +366,8 @@ def _start(form: FormData, settings: Settings) -> dt.datetime:
         day = dt.date.fromisoformat(_text(form, "date"))
         time = dt.time.fromisoformat(_text(form, "time"))
     except ValueError:
-        raise RequestInvalidMessage("Enter a date and a start time.") from None
+        raise RequestInvalid([FieldError("start", "enter a date and a start time")]) from None
     return dt.datetime.combine(day, time, settings.timezone)
-
-
-class RequestInvalidMessage(DomainError):
-    status = 422
-    slug = "validation-error"
-    title = "Check the form"
 
 
 def _minutes(form: FormData) -> int | None:
@@ -375,14 +375,14 @@ def _minutes(form: FormData) -> int | None:
     if not value:
         return None
     if not value.isdigit() or not 5 <= int(value) <= 480:
-        raise RequestInvalidMessage("The length must be between 5 and 480 minutes.")
+        raise RequestInvalid([FieldError("length", "must be between 5 and 480 minutes")])
     return int(value)
 
 
 def _reason(form: FormData) -> str:
     reason = _text(form, "reason")
     if not reason or len(reason) > 500:
-        raise RequestInvalidMessage("Give a reason of at most 500 characters.")
+        raise RequestInvalid([FieldError("reason", "give one of at most 500 characters")])
     return reason
 
 
@@ -431,7 +431,9 @@ async def _perform(
 def _explain(error: DomainError) -> str:
     if isinstance(error, RequestInvalid):
         problems = error.extensions.get("errors", [])
-        return " ".join(f"{p['field'].capitalize()}: {p['message']}." for p in problems)
+        return " ".join(
+            f"{p['field'].replace('_', ' ').capitalize()}: {p['message']}." for p in problems
+        )
     return error.detail
 
 
@@ -448,7 +450,7 @@ async def act(
     form = await request.form()
     if not csrf_matches(desk.session, _text(form, "csrf_token")):
         return forbidden(request, settings)
-    if action not in ACTIONS:
+    if action not in ACTION_PATHS.values():
         return RedirectResponse(f"/desk/appointments/{appointment_id}", status_code=303)
     try:
         await _perform(action, appointment_id, form, desk.staff, session, settings, clock)
