@@ -6,8 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from booking.appointments.models import Appointment
-from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep
 from booking.errors import problem_responses
@@ -17,16 +15,6 @@ from booking.manage.schemas import ManageView
 router = APIRouter(prefix="/api/v1/manage", tags=["patient self-service"])
 
 Token = Annotated[str, Path(max_length=100, description="The token from the patient's email.")]
-
-
-def _view(appointment: Appointment, settings: Settings, *, can_cancel: bool) -> ManageView:
-    return ManageView.of(
-        appointment,
-        timezone=settings.practice_timezone,
-        name=settings.practice_name,
-        phone=settings.practice_phone,
-        can_cancel=can_cancel,
-    )
 
 
 @router.get(
@@ -41,7 +29,7 @@ async def get_managed_appointment(
     """The state and time of the one request the link opens. Reading changes nothing. An
     unknown, expired or ended link is a 404."""
     appointment = await manage.appointment_for_token(session, token=token, now=clock.now())
-    return _view(appointment, settings, can_cancel=True)
+    return ManageView.of(appointment, settings, can_cancel=True)
 
 
 @router.post(
@@ -57,4 +45,4 @@ async def cancel_managed_appointment(
     appointment = await manage.cancel_by_patient(
         session, token=token, settings=settings, now=clock.now()
     )
-    return _view(appointment, settings, can_cancel=False)
+    return ManageView.of(appointment, settings, can_cancel=False)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
 from booking.appointments.models import Appointment, AppointmentStatus
+from booking.config import Settings
 
 
 class ManageView(BaseModel):
@@ -21,17 +21,15 @@ class ManageView(BaseModel):
     can_cancel: bool
 
     @classmethod
-    def of(
-        cls, appointment: Appointment, *, timezone: str, name: str, phone: str, can_cancel: bool
-    ) -> ManageView:
-        zone = ZoneInfo(timezone)
+    def of(cls, appointment: Appointment, settings: Settings, *, can_cancel: bool) -> ManageView:
+        zone = settings.timezone
         return cls(
             reference=appointment.reference,
             status=AppointmentStatus(appointment.status),
             start=appointment.start_at.astimezone(zone) if appointment.start_at else None,
             end=appointment.end_at.astimezone(zone) if appointment.end_at else None,
-            timezone=timezone,
-            practice_name=name,
-            practice_phone=phone,
+            timezone=settings.practice_timezone,
+            practice_name=settings.practice_name,
+            practice_phone=settings.practice_phone,
             can_cancel=can_cancel,
         )

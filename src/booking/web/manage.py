@@ -31,13 +31,7 @@ def _page(
     confirm_cancel: bool = False,
     notice: str | None = None,
 ) -> HTMLResponse:
-    view = ManageView.of(
-        appointment,
-        timezone=settings.practice_timezone,
-        name=settings.practice_name,
-        phone=settings.practice_phone,
-        can_cancel=can_cancel,
-    )
+    view = ManageView.of(appointment, settings, can_cancel=can_cancel)
     return render(
         request,
         "manage.html",
