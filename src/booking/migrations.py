@@ -5,6 +5,7 @@ Alembic is the only schema authority; nothing calls ``metadata.create_all``.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,11 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
         await connection.run_sync(_run, "downgrade", revision)
 
 
-def head_revisions() -> set[str]:
-    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """Read once per process: the migration files do not change under a running service, and
+    /readyz asks on every probe."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 async def current_revisions(engine: AsyncEngine) -> set[str]:
