@@ -48,10 +48,11 @@ def reference(number: int) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
-def rows(count: int) -> list[tuple[Any, ...]]:
+def rows(start: int, count: int) -> list[tuple[Any, ...]]:
+    """Appointments number ``start`` to ``start + count``, one second apart, 2 % urgent."""
     windows = '[{"date": "2026-12-07", "part_of_day": "any"}]'
     result = []
-    for number in range(count):
+    for number in range(start, start + count):
         created = START + dt.timedelta(seconds=number)
         urgent = number % 50 == 0
         result.append(
@@ -112,16 +113,10 @@ async def fill(database_url: str, count: int) -> None:
             driver = raw.driver_connection
             if engine.dialect.name == "postgresql":
                 for offset in range(0, count, batch):
-                    chunk = rows(min(batch, count - offset))
-                    chunk = [
-                        (row[0], reference(offset + i), *row[2:]) for i, row in enumerate(chunk)
-                    ]
-                    chunk = [
-                        (*row[:15], *(START + dt.timedelta(seconds=offset + i),) * 3, row[18])
-                        for i, row in enumerate(chunk)
-                    ]
                     await driver.copy_records_to_table(
-                        "appointments", records=chunk, columns=COLUMNS
+                        "appointments",
+                        records=rows(offset, min(batch, count - offset)),
+                        columns=COLUMNS,
                     )
                 await connection.execute(text("ANALYZE appointments"))
             else:
@@ -129,7 +124,6 @@ async def fill(database_url: str, count: int) -> None:
                 statement = (
                     f"INSERT INTO appointments ({', '.join(COLUMNS)}) VALUES ({placeholders})"
                 )
-                all_rows = rows(count)
                 cursor = await driver.cursor()
                 for offset in range(0, count, batch):
                     chunk = [
@@ -139,7 +133,7 @@ async def fill(database_url: str, count: int) -> None:
                             *(value.strftime("%Y-%m-%d %H:%M:%S.%f") for value in row[15:18]),
                             row[18],
                         )
-                        for row in all_rows[offset : offset + batch]
+                        for row in rows(offset, min(batch, count - offset))
                     ]
                     await cursor.executemany(statement, chunk)
                 await cursor.execute("ANALYZE")
