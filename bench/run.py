@@ -105,7 +105,7 @@ def wrk(
         command += ["-H", f"{name}: {value}"]
     if script:
         command += ["-s", script]
-    env = {**os.environ, "BOOKING_BENCH_BODY": body or ""}
+    env = {**os.environ, "BOOKING_BENCH_BODY": body or "", "BOOKING_BENCH_KEYED": "1"}
     output = subprocess.run([*command, url], capture_output=True, text=True, env=env).stdout
 
     def latency(label: str) -> float:

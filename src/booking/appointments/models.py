@@ -162,3 +162,4 @@ class AppointmentEvent(SQLModel, table=True):
 
 # The Core tables, for set-based statements on the hot path.
 appointments_table: Table = Appointment.__table__  # type: ignore[attr-defined]
+appointment_events: Table = AppointmentEvent.__table__  # type: ignore[attr-defined]

@@ -38,7 +38,14 @@ from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep, require_json_body
 from booking.errors import problem_responses
-from booking.idempotency.dependencies import Idempotency, IdempotencyDep
+from booking.idempotency.dependencies import (
+    Idempotency,
+    IdempotencyDep,
+    IdempotencyKeyHeader,
+    keyed_request,
+    replayed,
+)
+from booking.idempotency.service import StoredResponse
 from booking.security import public_rate_limit
 from booking.staff.dependencies import CurrentStaff
 from booking.staff.models import StaffAccount
@@ -102,41 +109,57 @@ async def create_appointment(
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
-    idempotency: IdempotencyDep,
     _rules: BookingRulesDep,
     request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Store a patient's request for an appointment, as the practice's website form posts it.
 
     Send an `Idempotency-Key` so that a retry (a double click, a timeout) cannot create a
-    second request. When the patient reports urgent symptoms, or pain with low mood, the
-    response carries an `advisory` to show them right away.
+    second request: the same key and body replay the first response (a retry sent while the
+    first is still being stored waits for it and gets the same answer). When the patient
+    reports urgent symptoms, or pain with low mood, the response carries an `advisory` to show
+    them right away.
     """
+    keyed = keyed_request(
+        idempotency_key,
+        scope="public",
+        request=request,
+        payload=payload.model_dump(mode="json"),
+        settings=settings,
+    )
+    outcome = await appointments.create_appointment(
+        session,
+        request=payload,
+        settings=settings,
+        now=clock.now(),
+        keyed=keyed,
+        respond=created_response,
+    )
+    if isinstance(outcome, StoredResponse):
+        return replayed(outcome)
+    request.app.state.metrics.appointments_created.labels(payload.reason_code).inc()
+    stored = created_response(outcome)
+    return Response(stored.body, status_code=stored.status, headers=stored.headers)
 
-    metrics = request.app.state.metrics
 
-    async def create() -> Response:
-        created = await appointments.create_appointment(
-            session, request=payload, settings=settings, now=clock.now()
-        )
-        appointment = created.appointment
-        metrics.appointments_created.labels(appointment.reason_code).inc()
-        body = AppointmentCreated(
-            id=appointment.id,
-            reference=appointment.reference,
-            status=AppointmentStatus(appointment.status),
-            urgent=appointment.is_urgent,
-            advisory=created.advisory,
-            created_at=appointment.created_at,
-        )
-        return JSONResponse(
-            jsonable_encoder(body),
-            status_code=201,
-            headers={"Location": f"/api/v1/appointments/{appointment.id}"},
-        )
-
-    return await idempotency.respond(
-        session, scope="public", payload=payload.model_dump(mode="json"), produce=create
+def created_response(created: appointments.CreatedAppointment) -> StoredResponse:
+    """The 201, built before the request is written: it is stored with it under its key."""
+    body = AppointmentCreated(
+        id=created.id,
+        reference=created.reference,
+        status=AppointmentStatus.requested,
+        urgent=created.is_urgent,
+        advisory=created.advisory,
+        created_at=created.created_at,
+    )
+    return StoredResponse(
+        201,
+        body.model_dump_json(),
+        {
+            "content-type": "application/json",
+            "location": f"/api/v1/appointments/{created.id}",
+        },
     )
 
 

@@ -11,7 +11,8 @@ import datetime as dt
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,14 +31,18 @@ from booking.appointments.models import (
     AppointmentEvent,
     AppointmentStatus,
     EventSource,
+    appointment_events,
     appointments_table,
 )
 from booking.appointments.reasons import REASONS, ReasonCode, ReasonInfo
 from booking.appointments.schemas import AppointmentCreate
 from booking.config import Settings
-from booking.db import insert_or_ignore
+from booking.db import OUTBOX_WRITTEN
 from booking.errors import FieldError, RequestInvalid
-from booking.notifications.service import queue_notifications
+from booking.idempotency import service as idempotency
+from booking.insert_chain import InsertChain, Link
+from booking.notifications.models import outbox_messages
+from booking.notifications.service import notification_rows, queue_notifications
 from booking.providers import service as providers
 
 # The lifecycle: which statuses each action may start from, and where it leads.
@@ -85,7 +90,12 @@ _REFERENCE_ATTEMPTS = 5
 
 @dataclass(frozen=True, slots=True)
 class CreatedAppointment:
-    appointment: Appointment
+    """What the patient is told: the new request's id, reference and advice."""
+
+    id: uuid.UUID
+    reference: str
+    is_urgent: bool
+    created_at: dt.datetime
     advisory: str | None
 
 
@@ -115,6 +125,35 @@ def advisory_for(request: AppointmentCreate, settings: Settings) -> str | None:
     return " ".join(parts) or None
 
 
+def _new_request_chain(keyed: bool, outbox_rows: int) -> InsertChain:
+    """The public POST's one write: [the key record,] the appointment, its audit event and its
+    outbox rows; everything after the appointment is inserted only when it was."""
+    chain = _NEW_REQUEST_CHAINS.get((keyed, outbox_rows))
+    if chain is None:
+        first = [idempotency.CLAIM_LINK] if keyed else []
+        anchor = len(first)
+        appointment = Link(appointments_table, _APPOINTMENT_COLUMNS, conflict=("reference",))
+        chain = InsertChain(
+            [
+                *first,
+                replace(appointment, after=0) if keyed else appointment,
+                Link(appointment_events, _EVENT_COLUMNS, after=anchor),
+                *[Link(outbox_messages, _OUTBOX_COLUMNS, after=anchor)] * outbox_rows,
+            ]
+        )
+        _NEW_REQUEST_CHAINS[(keyed, outbox_rows)] = chain
+    return chain
+
+
+_NEW_REQUEST_CHAINS: dict[tuple[bool, int], InsertChain] = {}
+_APPOINTMENT_COLUMNS = tuple(column.name for column in appointments_table.columns)
+_EVENT_COLUMNS = tuple(column.name for column in appointment_events.columns)
+_OUTBOX_COLUMNS = (
+    "id", "channel", "event", "target", "appointment_id", "appointment_version", "payload",
+    "status", "attempts", "next_attempt_at", "created_at",
+)  # fmt: skip
+
+
 async def create_appointment(
     session: AsyncSession,
     *,
@@ -122,51 +161,87 @@ async def create_appointment(
     settings: Settings,
     now: dt.datetime,
     actor: Actor = PUBLIC_FORM,
-) -> CreatedAppointment:
-    patient = request.patient
-    appointment = Appointment(
-        status=AppointmentStatus.requested,
-        reference=new_reference(),
-        first_name=patient.first_name,
-        last_name=patient.last_name,
-        email=patient.email,
-        phone=patient.phone,
-        date_of_birth=patient.date_of_birth,
-        is_new_patient=patient.is_new_patient,
-        reason_code=request.reason_code,
-        reason_detail=request.reason_detail,
-        preferred_windows=[window.model_dump(mode="json") for window in request.preferred_windows],
-        contact_preference=request.contact_preference,
-        urgent_symptoms=[symptom.value for symptom in request.urgent_symptoms],
-        is_urgent=bool(request.urgent_symptoms),
-        consent_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-    await _insert_with_unique_reference(session, appointment)
-    _record(session, appointment, "created", None, actor, Change(), settings, now)
-    await session.flush()
-    return CreatedAppointment(appointment, advisory_for(request, settings))
+    keyed: idempotency.KeyedRequest | None = None,
+    respond: Callable[[CreatedAppointment], idempotency.StoredResponse] | None = None,
+) -> CreatedAppointment | idempotency.StoredResponse:
+    """Store a patient's request: one statement on PostgreSQL, a few on SQLite (insert_chain).
 
-
-async def _insert_with_unique_reference(session: AsyncSession, appointment: Appointment) -> None:
-    """The unique constraint decides; a clash (about one in 10^11) just draws a new code.
-
-    A Core ``INSERT … ON CONFLICT (reference) DO NOTHING`` on the hot path: one statement,
-    no savepoint, no unit of work for a row nothing else in the request changes.
+    With ``keyed``, the Idempotency-Key record goes in with the request, holding the response
+    ``respond`` makes of it; when the key is taken, the stored response comes back instead (or
+    IdempotencyKeyReused / IdempotencyKeyInUse). Plain dictionaries, not models: these rows are
+    written once and never read back in this request.
     """
-    table = appointments_table
+    patient = request.patient
+    appointment_id = uuid.uuid4()
+    appointment: dict[str, Any] = {
+        "id": appointment_id,
+        "status": AppointmentStatus.requested,
+        "first_name": patient.first_name,
+        "last_name": patient.last_name,
+        "email": patient.email,
+        "phone": patient.phone,
+        "date_of_birth": patient.date_of_birth,
+        "is_new_patient": patient.is_new_patient,
+        "reason_code": request.reason_code,
+        "reason_detail": request.reason_detail,
+        "preferred_windows": [
+            window.model_dump(mode="json") for window in request.preferred_windows
+        ],
+        "contact_preference": request.contact_preference,
+        "urgent_symptoms": [symptom.value for symptom in request.urgent_symptoms],
+        "is_urgent": bool(request.urgent_symptoms),
+        "provider_id": None,
+        "start_at": None,
+        "end_at": None,
+        "consent_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+        "anonymised_at": None,
+        "calendar_sequence": 0,
+    }
+    event = {
+        "id": uuid.uuid4(),
+        "appointment_id": appointment_id,
+        "version": 1,
+        "occurred_at": now,
+        "action": "created",
+        "from_status": None,
+        "to_status": AppointmentStatus.requested,
+        "reason": None,
+        "source": actor.source,
+        "actor_staff_id": actor.staff_id,
+        "details": {},
+    }
+    advisory = advisory_for(request, settings)
     for _ in range(_REFERENCE_ATTEMPTS):
-        values = {column.name: getattr(appointment, column.name) for column in table.columns}
-        inserted = await session.execute(
-            insert_or_ignore(session, table)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["reference"])
-            .returning(table.c.id)
+        appointment["reference"] = new_reference()
+        outbox = notification_rows(
+            appointment=appointment,
+            action="created",
+            message_to_patient=None,
+            settings=settings,
+            now=now,
         )
-        if inserted.first() is not None:
-            return
-        appointment.reference = new_reference()
+        created = CreatedAppointment(
+            appointment_id, appointment["reference"], appointment["is_urgent"], now, advisory
+        )
+        rows: list[dict[str, Any]] = [appointment, event, *outbox]
+        extra: dict[str, Any] = {}
+        if keyed is not None:
+            assert respond is not None
+            rows.insert(0, idempotency.completed_record(keyed, respond(created), now))
+            extra = idempotency.claim_parameters(now)
+        inserted = await _new_request_chain(keyed is not None, len(outbox)).run(
+            session, rows, **extra
+        )
+        if keyed is not None and not inserted[0]:
+            return await idempotency.stored_outcome(session, keyed)
+        if inserted[-1]:
+            session.info[OUTBOX_WRITTEN] = True
+            return created
+        # The reference clashed (about one in 10^11): nothing of this attempt may stay.
+        await session.rollback()
     raise RuntimeError("could not draw a free reference")
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import Response
 
 from booking.clock import Clock
+from booking.config import Settings
 from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep
 from booking.errors import DomainError, problem_bytes
 from booking.idempotency import service
@@ -64,11 +65,7 @@ class Idempotency:
             ttl=self.ttl,
         )
         if stored is not None:
-            return Response(
-                content=stored.body,
-                status_code=stored.status,
-                headers={**stored.headers, "Idempotent-Replayed": "true"},
-            )
+            return replayed(stored)
 
         try:
             response = await produce()
@@ -105,22 +102,47 @@ def _to_stored(response: Response) -> service.StoredResponse:
     return service.StoredResponse(response.status_code, bytes(response.body).decode(), headers)
 
 
-def get_idempotency(
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string (a UUID is ideal). A retry with the same key and "
+        "body replays the first response; kept for 24 hours.",
+    ),
+]
+
+
+def keyed_request(
+    key: str | None, *, scope: str, request: Request, payload: Any, settings: Settings
+) -> service.KeyedRequest | None:
+    """The key as the public POST's single write stores it (None without a key)."""
+    if key is None:
+        return None
+    return service.KeyedRequest(
+        scope=scope,
+        key=key,
+        fingerprint=service.request_fingerprint(request.method, request.url.path, payload),
+        ttl=dt.timedelta(hours=settings.idempotency_key_ttl_hours),
+    )
+
+
+def replayed(stored: service.StoredResponse) -> Response:
+    return Response(
+        content=stored.body,
+        status_code=stored.status,
+        headers={**stored.headers, "Idempotent-Replayed": "true"},
+    )
+
+
+async def get_idempotency(
     request: Request,
     sessionmaker: SessionmakerDep,
     clock: ClockDep,
     settings: SettingsDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=255,
-            pattern=r"^[\x21-\x7e]+$",
-            description="Any unique string (a UUID is ideal). A retry with the same key and "
-            "body replays the first response; kept for 24 hours.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Idempotency:
     return Idempotency(
         key=idempotency_key,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.appointments.models import Appointment
+from booking.appointments.models import Appointment, appointments_table
 from booking.config import Settings
 from booking.db import OUTBOX_WRITTEN
 from booking.notifications.models import Channel, OutboxMessage, OutboxStatus, outbox_messages
@@ -39,40 +40,54 @@ WEBHOOK_EVENT_FOR = {
 }
 
 
-def visit_fields(appointment: Appointment) -> dict[str, Any]:
+def visit_fields(appointment: Mapping[str, Any]) -> dict[str, Any]:
     """Ids, status and times: what a webhook may carry (no personal or health data)."""
+    provider_id, start_at, end_at = (
+        appointment["provider_id"],
+        appointment["start_at"],
+        appointment["end_at"],
+    )
     return {
-        "appointment_id": str(appointment.id),
-        "reference": appointment.reference,
-        "status": appointment.status,
-        "version": appointment.version,
-        "provider_id": str(appointment.provider_id) if appointment.provider_id else None,
-        "start": appointment.start_at.isoformat() if appointment.start_at else None,
-        "end": appointment.end_at.isoformat() if appointment.end_at else None,
+        "appointment_id": str(appointment["id"]),
+        "reference": appointment["reference"],
+        "status": appointment["status"],
+        "version": appointment["version"],
+        "provider_id": str(provider_id) if provider_id else None,
+        "start": start_at.isoformat() if start_at else None,
+        "end": end_at.isoformat() if end_at else None,
     }
 
 
-def queue_notifications(
-    session: AsyncSession,
+def notification_rows(
     *,
-    appointment: Appointment,
+    appointment: Mapping[str, Any],
     action: str,
     message_to_patient: str | None,
     settings: Settings,
     now: dt.datetime,
-) -> None:
+) -> list[dict[str, Any]]:
+    """The outbox rows one change of an appointment queues, as column values.
+
+    ``appointment`` holds the appointment's column values after the change (a row mapping or
+    ``appointment_values`` of a model).
+    """
+    rows: list[dict[str, Any]] = []
+
     def queue(channel: Channel, event: str, payload: dict[str, Any], target: str = "") -> None:
-        session.add(
-            OutboxMessage(
-                channel=channel,
-                event=event,
-                target=target,
-                appointment_id=appointment.id,
-                appointment_version=appointment.version,
-                payload=payload,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "channel": channel,
+                "event": event,
+                "target": target,
+                "appointment_id": appointment["id"],
+                "appointment_version": appointment["version"],
+                "payload": payload,
+                "status": OutboxStatus.pending,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
         )
 
     visit = visit_fields(appointment)
@@ -82,9 +97,9 @@ def queue_notifications(
             PATIENT_EMAIL_FOR[action],
             {
                 **visit,
-                "first_name": appointment.first_name,
-                "email": appointment.email,
-                "calendar_sequence": appointment.calendar_sequence,
+                "first_name": appointment["first_name"],
+                "email": appointment["email"],
+                "calendar_sequence": appointment["calendar_sequence"],
                 "message": message_to_patient,
             },
         )
@@ -98,6 +113,30 @@ def queue_notifications(
             "data": visit,
         }
         queue(Channel.webhook, WEBHOOK_EVENT_FOR[action], event, target=url)
+    return rows
+
+
+def appointment_values(appointment: Appointment) -> dict[str, Any]:
+    return {column.name: getattr(appointment, column.name) for column in appointments_table.columns}
+
+
+def queue_notifications(
+    session: AsyncSession,
+    *,
+    appointment: Appointment,
+    action: str,
+    message_to_patient: str | None,
+    settings: Settings,
+    now: dt.datetime,
+) -> None:
+    for row in notification_rows(
+        appointment=appointment_values(appointment),
+        action=action,
+        message_to_patient=message_to_patient,
+        settings=settings,
+        now=now,
+    ):
+        session.add(OutboxMessage(**row))
     session.info[OUTBOX_WRITTEN] = True
 
 

@@ -197,13 +197,14 @@ async def book_submit(
             now=now,
             actor=appointments.Actor(source=EventSource.web),
         )
+        assert isinstance(created, appointments.CreatedAppointment)
         request.app.state.metrics.appointments_created.labels(payload.reason_code).inc()
         return render(
             request,
             "book_thanks.html",
             settings,
             headers=frame_ancestors(settings),
-            reference=created.appointment.reference,
+            reference=created.reference,
             advisory=created.advisory,
         )
 

@@ -1,0 +1,133 @@
+"""Rows that must be inserted together or not at all, in as few round trips as the database
+allows: one statement on PostgreSQL (data-modifying CTEs), one statement per row on SQLite.
+
+The hot path (a patient's request: its Idempotency-Key record with the response already in
+it, the appointment, its audit event, its outbox rows) is such a chain. Each link is inserted
+only when the link it depends on was: a key that is already taken, or a reference that clashes,
+stops the rest of the chain, and the caller learns which link stopped it.
+
+The statements are built once per shape (tables, columns, conflict rules) and compiled once by
+SQLAlchemy's statement cache; a request only supplies the values. Persistence stays on the
+SQLModel tables: this module only arranges their Core inserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Table,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One row of a chain.
+
+    ``conflict``: the unique columns whose clash means "do not insert" (ON CONFLICT DO
+    NOTHING), or, with ``replace_when``, "replace the old row only when this holds" (an expired
+    key). ``after``: the index of the link that must have been inserted for this one to be.
+    """
+
+    table: Table
+    columns: tuple[str, ...]
+    conflict: tuple[str, ...] = ()
+    replace_when: ColumnElement[bool] | None = None
+    after: int | None = None
+
+
+@dataclass(slots=True)
+class InsertChain:
+    """A prebuilt chain of inserts: build once (module level), ``run`` per request."""
+
+    links: Sequence[Link]
+    _statements: dict[str, Any] = field(default_factory=dict)
+
+    def _param(self, index: int, column: str) -> str:
+        return f"l{index}_{column}"
+
+    def _insert(
+        self, dialect: str, index: int, link: Link, ctes: Sequence[Any] = ()
+    ) -> postgresql.Insert | sqlite.Insert:
+        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = make(link.table)
+        params = [
+            bindparam(self._param(index, name), type_=link.table.c[name].type)
+            for name in link.columns
+        ]
+        if link.after is not None and dialect == "postgresql":
+            # INSERT … SELECT <values> FROM <the link it depends on>: no row there, none here.
+            source = select(*(p.label(n) for p, n in zip(params, link.columns, strict=True)))
+            statement = statement.from_select(
+                list(link.columns),
+                source.where(exists(select(literal_column("1")).select_from(ctes[link.after]))),
+            )
+        else:
+            statement = statement.values(dict(zip(link.columns, params, strict=True)))
+        if link.conflict and link.replace_when is not None:
+            statement = statement.on_conflict_do_update(
+                index_elements=list(link.conflict),
+                set_={name: statement.excluded[name] for name in link.columns},
+                where=link.replace_when,
+            )
+        elif link.conflict:
+            statement = statement.on_conflict_do_nothing(index_elements=list(link.conflict))
+        return statement
+
+    def _postgresql_statement(self) -> Executable:
+        ctes: list[Any] = []
+        for index, link in enumerate(self.links):
+            primary = next(iter(link.table.primary_key.columns))
+            insert = self._insert("postgresql", index, link, ctes).returning(primary)
+            ctes.append(insert.cte(f"link{index}"))
+        counts = [
+            select(func.count()).select_from(cte).scalar_subquery().label(f"n{index}")
+            for index, cte in enumerate(ctes)
+        ]
+        return select(*counts)
+
+    def statements(self, dialect: str) -> Any:
+        if dialect not in self._statements:
+            if dialect == "postgresql":
+                self._statements[dialect] = self._postgresql_statement()
+            else:
+                self._statements[dialect] = [
+                    self._insert(dialect, index, link) for index, link in enumerate(self.links)
+                ]
+        return self._statements[dialect]
+
+    async def run(
+        self, session: AsyncSession, rows: Sequence[Mapping[str, Any]], **extra: Any
+    ) -> list[bool]:
+        """Insert ``rows`` (one mapping per link, by column name); which links went in.
+
+        ``extra`` carries the values of bind parameters used in ``replace_when``.
+        """
+        dialect = session.get_bind().dialect.name
+        params: dict[str, Any] = dict(extra)
+        for index, (link, row) in enumerate(zip(self.links, rows, strict=True)):
+            for name in link.columns:
+                params[self._param(index, name)] = row[name]
+        if dialect == "postgresql":
+            counts = (await session.execute(self.statements(dialect), params)).one()
+            return [bool(count) for count in counts]
+        inserted: list[bool] = []
+        for index, statement in enumerate(self.statements(dialect)):
+            link = self.links[index]
+            if link.after is not None and not inserted[link.after]:
+                inserted.append(False)
+                continue
+            result = await session.execute(statement, params)
+            inserted.append(bool(result.rowcount))  # type: ignore[attr-defined]
+        return inserted
