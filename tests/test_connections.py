@@ -12,11 +12,11 @@ from tests.conftest import _asyncpg_dsn
 from tests.helpers import create_request
 
 
+# SQLite has no server that could drop a connection.
+@pytest.mark.parametrize("backend", ["postgresql"])
 async def test_the_first_request_after_the_server_dropped_its_connections_succeeds(
-    client: httpx.AsyncClient, app: FastAPI, backend: str, database_url: str
+    client: httpx.AsyncClient, app: FastAPI, database_url: str
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite has no server to drop connections")
     await create_request(client)  # the pool now holds a live connection
     async with app.state.sessionmaker() as session:
         own_pid = await session.scalar(text("SELECT pg_backend_pid()"))

@@ -84,3 +84,14 @@ def test_every_setting_is_in_env_example() -> None:
     example = (Path(__file__).parents[1] / ".env.example").read_text()
     for name in Settings.model_fields:
         assert f"BOOKING_{name.upper()}=" in example, name
+
+
+def test_the_log_level_is_a_setting_the_server_and_worker_obey() -> None:
+    from booking.cli import _log_config
+    from booking.config import LogLevel
+
+    quiet = load_settings(_env_file=None, log_level="warning")
+    assert quiet.log_level is LogLevel.warning
+    assert _log_config(quiet)["loggers"]["booking"]["level"] == "WARNING"
+    with pytest.raises(SettingsError, match="BOOKING_LOG_LEVEL"):
+        load_settings(_env_file=None, log_level="chatty")

@@ -114,7 +114,11 @@ def _log_config(settings: Settings) -> dict[str, Any]:
     if settings.log_format is LogFormat.json:
         json_formatter = {"()": "booking.observability.JsonFormatter"}
         config["formatters"] = {"default": json_formatter, "access": json_formatter}
-    config["loggers"]["booking"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config["loggers"]["booking"] = {
+        "handlers": ["default"],
+        "level": settings.log_level.value,
+        "propagate": False,
+    }
     return config
 
 
@@ -269,7 +273,7 @@ def worker(once: bool) -> None:
             await relay.run(stop)
             return 0
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=settings.log_level.value, format="%(asctime)s %(name)s %(message)s")
     delivered = _with_engine(settings, run)
     if once:
         click.echo(f"delivered {delivered} message(s)", err=True)

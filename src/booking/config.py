@@ -32,6 +32,13 @@ class LogFormat(StrEnum):
     text = "text"
 
 
+class LogLevel(StrEnum):
+    debug = "DEBUG"
+    info = "INFO"
+    warning = "WARNING"
+    error = "ERROR"
+
+
 class Environment(StrEnum):
     development = "development"
     production = "production"
@@ -137,6 +144,8 @@ class Settings(BaseSettings):
     ready_max_outbox_backlog: int = Field(default=1000, ge=1)
     retention_days: int = Field(default=730, ge=30)
     log_format: LogFormat = LogFormat.json
+    # INFO writes an access line per request; WARNING keeps only what needs a person.
+    log_level: LogLevel = LogLevel.info
     cors_origins: Annotated[list[str], NoDecode] = []
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     idempotency_key_ttl_hours: int = Field(default=24, ge=1)
@@ -161,6 +170,11 @@ class Settings(BaseSettings):
         if unknown or not days:
             raise ValueError(f"must be a comma-separated list of {', '.join(WEEKDAY_NAMES)}")
         return days
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("opening_hours")
     @classmethod

@@ -49,7 +49,11 @@ class Link:
 
 @dataclass(slots=True)
 class InsertChain:
-    """A prebuilt chain of inserts: build once (module level), ``run`` per request."""
+    """A prebuilt chain of inserts: build once (module level), ``run`` per request.
+
+    A unique violation that no ``conflict`` rule covers raises IntegrityError, and then nothing
+    of the chain is written (on SQLite, once the caller rolls back).
+    """
 
     links: Sequence[Link]
     _statements: dict[str, Any] = field(default_factory=dict)
@@ -120,6 +124,10 @@ class InsertChain:
             for name in link.columns:
                 params[self._param(index, name)] = row[name]
         if dialect == "postgresql":
+            if not session.in_transaction():
+                # One statement is atomic on its own: no BEGIN and COMMIT round trips. The
+                # session stays in autocommit until it closes: a chain is its request's write.
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             counts = (await session.execute(self.statements(dialect), params)).one()
             return [bool(count) for count in counts]
         inserted: list[bool] = []

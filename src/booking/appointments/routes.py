@@ -121,13 +121,7 @@ async def create_appointment(
     reports urgent symptoms, or pain with low mood, the response carries an `advisory` to show
     them right away.
     """
-    keyed = keyed_request(
-        idempotency_key,
-        scope="public",
-        request=request,
-        payload=payload.model_dump(mode="json"),
-        settings=settings,
-    )
+    keyed = await keyed_request(idempotency_key, scope="public", request=request, settings=settings)
     outcome = await appointments.create_appointment(
         session,
         request=payload,

@@ -132,7 +132,8 @@ def _new_request_chain(keyed: bool, outbox_rows: int) -> InsertChain:
     if chain is None:
         first = [idempotency.CLAIM_LINK] if keyed else []
         anchor = len(first)
-        appointment = Link(appointments_table, _APPOINTMENT_COLUMNS, conflict=("reference",))
+        # No conflict rule for the reference: a clash must undo the key record too.
+        appointment = Link(appointments_table, _APPOINTMENT_COLUMNS)
         chain = InsertChain(
             [
                 *first,
@@ -232,16 +233,20 @@ async def create_appointment(
             assert respond is not None
             rows.insert(0, idempotency.completed_record(keyed, respond(created), now))
             extra = idempotency.claim_parameters(now)
-        inserted = await _new_request_chain(keyed is not None, len(outbox)).run(
-            session, rows, **extra
-        )
+        try:
+            inserted = await _new_request_chain(keyed is not None, len(outbox)).run(
+                session, rows, **extra
+            )
+        except IntegrityError as error:
+            # The reference clashed (about one in 10^11): nothing of this attempt stayed.
+            await session.rollback()
+            if "reference" not in str(error.orig):
+                raise
+            continue
         if keyed is not None and not inserted[0]:
             return await idempotency.stored_outcome(session, keyed)
-        if inserted[-1]:
-            session.info[OUTBOX_WRITTEN] = True
-            return created
-        # The reference clashed (about one in 10^11): nothing of this attempt may stay.
-        await session.rollback()
+        session.info[OUTBOX_WRITTEN] = True
+        return created
     raise RuntimeError("could not draw a free reference")
 
 

@@ -115,16 +115,21 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-def keyed_request(
-    key: str | None, *, scope: str, request: Request, payload: Any, settings: Settings
+async def keyed_request(
+    key: str | None, *, scope: str, request: Request, settings: Settings
 ) -> service.KeyedRequest | None:
-    """The key as the public POST's single write stores it (None without a key)."""
+    """The key as the public POST's single write stores it (None without a key). The
+    fingerprint is of the body's bytes, as sent (already read and cached by the time the
+    route runs): a retry sends the same bytes, and hashing them is cheaper than re-encoding
+    the parsed body."""
     if key is None:
         return None
     return service.KeyedRequest(
         scope=scope,
         key=key,
-        fingerprint=service.request_fingerprint(request.method, request.url.path, payload),
+        fingerprint=service.body_fingerprint(
+            request.method, request.scope["path"], await request.body()
+        ),
         ttl=dt.timedelta(hours=settings.idempotency_key_ttl_hours),
     )
 

@@ -115,6 +115,10 @@ async def stored_outcome(session: AsyncSession, keyed: KeyedRequest) -> StoredRe
     )
 
 
+def body_fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(b"\0".join((method.encode(), path.encode(), body))).hexdigest()
+
+
 def request_fingerprint(method: str, path: str, payload: Any) -> str:
     canonical = json.dumps([method, path, payload], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
