@@ -112,21 +112,28 @@ class InsertChain:
         return self._statements[dialect]
 
     async def run(
-        self, session: AsyncSession, rows: Sequence[Mapping[str, Any]], **extra: Any
+        self,
+        session: AsyncSession,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        whole_write: bool = False,
+        extra: Mapping[str, Any] | None = None,
     ) -> list[bool]:
         """Insert ``rows`` (one mapping per link, by column name); which links went in.
 
-        ``extra`` carries the values of bind parameters used in ``replace_when``.
+        ``whole_write``: the chain is everything the request writes, so on PostgreSQL its one
+        statement may run without a transaction around it. ``extra`` carries the values of
+        bind parameters used in ``replace_when``.
         """
         dialect = session.get_bind().dialect.name
-        params: dict[str, Any] = dict(extra)
+        params: dict[str, Any] = dict(extra or {})
         for index, (link, row) in enumerate(zip(self.links, rows, strict=True)):
             for name in link.columns:
                 params[self._param(index, name)] = row[name]
         if dialect == "postgresql":
-            if not session.in_transaction():
+            if whole_write and not session.in_transaction():
                 # One statement is atomic on its own: no BEGIN and COMMIT round trips. The
-                # session stays in autocommit until it closes: a chain is its request's write.
+                # session stays in autocommit until it closes; only reads may follow.
                 await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             counts = (await session.execute(self.statements(dialect), params)).one()
             return [bool(count) for count in counts]

@@ -134,12 +134,6 @@ async def claim(app: FastAPI, clock: FrozenClock, key: str, sent: bytes) -> None
     actions claim first; a public POST's record never shows half-done, but a crash of the
     release before this one may have left such a claim)."""
     fingerprint = service.body_fingerprint("POST", "/api/v1/appointments", sent)
-    stored = await service.claim_key(
-        app.state.sessionmaker,
-        scope="public",
-        key=key,
-        fingerprint=fingerprint,
-        now=clock.now(),
-        ttl=dt.timedelta(hours=24),
-    )
-    assert stored is None
+    keyed = service.KeyedRequest("public", key, fingerprint, dt.timedelta(hours=24))
+    async with app.state.sessionmaker() as session, session.begin():
+        assert await service.claim_key(session, keyed, clock.now())

@@ -24,11 +24,16 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select, true, tuple_
+from sqlalchemy import Row, Select, and_, false, func, or_, select, true, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.appointments.models import SCHEDULED_STATUSES, Appointment, AppointmentStatus
+from booking.appointments.models import (
+    SCHEDULED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    appointments_table,
+)
 from booking.appointments.reasons import ReasonCode
 from booking.appointments.service import REFERENCE_ALPHABET
 from booking.errors import FieldError, RequestInvalid
@@ -64,7 +69,9 @@ class ListFilters:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[Appointment]
+    # Rows of the appointments table (read by attribute like an Appointment): a list is read,
+    # never changed, so it skips the ORM's identity map and unit of work.
+    items: list[Row[Any]]
     next_cursor: str | None
 
 
@@ -79,7 +86,7 @@ async def list_appointments(
 ) -> Page:
     order = order or filters.default_order()
     after = _decode_cursor(cursor, order, filters) if cursor else None
-    base = select(Appointment).where(*_conditions(filters, timezone))
+    base = select(appointments_table).where(*_conditions(filters, timezone))
 
     if order is SortOrder.triage:
         rows = await _triage_rows(session, base, after, limit + 1)
@@ -91,7 +98,7 @@ async def list_appointments(
                 > tuple_(dt.datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
             )
         statement = statement.order_by(col(Appointment.start_at), col(Appointment.id))
-        rows = list((await session.execute(statement.limit(limit + 1))).scalars())
+        rows = list((await session.execute(statement.limit(limit + 1))).all())
     else:
         if after:
             base = base.where(
@@ -99,7 +106,7 @@ async def list_appointments(
                 < tuple_(dt.datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
             )
         statement = base.order_by(col(Appointment.created_at).desc(), col(Appointment.id).desc())
-        rows = list((await session.execute(statement.limit(limit + 1))).scalars())
+        rows = list((await session.execute(statement.limit(limit + 1))).all())
 
     if len(rows) <= limit:
         return Page(rows, None)
@@ -109,8 +116,10 @@ async def list_appointments(
 
 async def _triage_rows(
     session: AsyncSession, base: Select[Any], after: list[Any] | None, wanted: int
-) -> list[Appointment]:
-    rows: list[Appointment] = []
+) -> list[Row[Any]]:
+    """Urgent first, then the rest, each oldest first: two index-ordered segments in one
+    query (UNION ALL of two limited range scans), not two round trips."""
+    segments = []
     for urgent in (True, False):
         if after and urgent and not after[0]:
             continue  # the cursor is already past the urgent segment
@@ -121,13 +130,16 @@ async def _triage_rows(
                 > tuple_(dt.datetime.fromisoformat(after[1]), uuid.UUID(after[2]))
             )
         statement = statement.order_by(col(Appointment.created_at), col(Appointment.id))
-        rows += (await session.execute(statement.limit(wanted - len(rows)))).scalars()
-        if len(rows) >= wanted:
-            break
-    return rows
+        segments.append(statement.limit(wanted).subquery())
+    pages = [select(segment) for segment in segments]
+    both = union_all(*pages).subquery() if len(pages) > 1 else segments[0]
+    ordered = (
+        select(both).order_by(both.c.is_urgent.desc(), both.c.created_at, both.c.id).limit(wanted)
+    )
+    return list((await session.execute(ordered)).all())
 
 
-def _key(order: SortOrder, row: Appointment) -> list[Any]:
+def _key(order: SortOrder, row: Row[Any]) -> list[Any]:
     if order is SortOrder.triage:
         return [row.is_urgent, row.created_at.isoformat(), str(row.id)]
     if order is SortOrder.schedule:

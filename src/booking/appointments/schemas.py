@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import unicodedata
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -26,7 +27,6 @@ from pydantic import (
 
 from booking.appointments.models import (
     FHIR_STATUS,
-    Appointment,
     AppointmentStatus,
     ContactPreference,
     EventSource,
@@ -310,42 +310,85 @@ class AppointmentOut(BaseModel):
     version: int = Field(description="Grows with every change; the ETag is this number, quoted.")
 
     @classmethod
-    def of(cls, appointment: Appointment, timezone: str) -> AppointmentOut:
-        zone = ZoneInfo(timezone)
-        start = appointment.start_at.astimezone(zone) if appointment.start_at else None
-        end = appointment.end_at.astimezone(zone) if appointment.end_at else None
-        status = AppointmentStatus(appointment.status)
-        return cls(
-            id=appointment.id,
-            reference=appointment.reference,
-            status=status,
-            fhir_status=FHIR_STATUS[status],
-            urgent=appointment.is_urgent,
-            patient=PatientOut(
-                first_name=appointment.first_name,
-                last_name=appointment.last_name,
-                email=appointment.email,
-                phone=appointment.phone,
-                date_of_birth=appointment.date_of_birth,
-                is_new_patient=appointment.is_new_patient,
+    def of(cls, appointment: AppointmentLike, timezone: str) -> AppointmentOut:
+        return cls.model_validate(appointment_document(appointment, timezone))
+
+
+class AppointmentLike(Protocol):
+    """An Appointment, or a row of the appointments table: read by attribute."""
+
+    id: uuid.UUID
+    reference: str
+    status: str
+    is_urgent: bool
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    date_of_birth: dt.date | None
+    is_new_patient: bool
+    reason_code: str
+    reason_detail: str | None
+    preferred_windows: list[dict[str, Any]]
+    contact_preference: str
+    urgent_symptoms: list[str]
+    provider_id: uuid.UUID | None
+    start_at: dt.datetime | None
+    end_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+def _utc_json(moment: dt.datetime) -> str:
+    """A UTC time as pydantic writes it (``…Z``), so both paths give the same text."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def appointment_document(appointment: AppointmentLike, timezone: str) -> dict[str, Any]:
+    """An appointment as AppointmentOut's JSON, built straight from its columns.
+
+    The desk's list sends these as they are (a page of 25 without 25 model validations);
+    ``AppointmentOut.of`` validates one. Tests check that both agree with the schema.
+    """
+    zone = _zone(timezone)
+    start = appointment.start_at.astimezone(zone) if appointment.start_at else None
+    end = appointment.end_at.astimezone(zone) if appointment.end_at else None
+    return {
+        "id": str(appointment.id),
+        "reference": appointment.reference,
+        "status": appointment.status,
+        "fhir_status": FHIR_STATUS[AppointmentStatus(appointment.status)],
+        "urgent": appointment.is_urgent,
+        "patient": {
+            "first_name": appointment.first_name,
+            "last_name": appointment.last_name,
+            "email": appointment.email,
+            "phone": appointment.phone,
+            "date_of_birth": (
+                appointment.date_of_birth.isoformat() if appointment.date_of_birth else None
             ),
-            reason_code=ReasonCode(appointment.reason_code),
-            reason_detail=appointment.reason_detail,
-            preferred_windows=[
-                PreferredWindowOut.model_validate(window)
-                for window in appointment.preferred_windows
-            ],
-            contact_preference=ContactPreference(appointment.contact_preference),
-            urgent_symptoms=[UrgentSymptom(symptom) for symptom in appointment.urgent_symptoms],
-            provider_id=appointment.provider_id,
-            start=start,
-            end=end,
-            duration_minutes=int((end - start).total_seconds() // 60) if start and end else None,
-            timezone=timezone,
-            created_at=appointment.created_at,
-            updated_at=appointment.updated_at,
-            version=appointment.version,
-        )
+            "is_new_patient": appointment.is_new_patient,
+        },
+        "reason_code": appointment.reason_code,
+        "reason_detail": appointment.reason_detail,
+        "preferred_windows": appointment.preferred_windows,
+        "contact_preference": appointment.contact_preference,
+        "urgent_symptoms": appointment.urgent_symptoms,
+        "provider_id": str(appointment.provider_id) if appointment.provider_id else None,
+        "start": start.isoformat() if start else None,
+        "end": end.isoformat() if end else None,
+        "duration_minutes": int((end - start).total_seconds() // 60) if start and end else None,
+        "timezone": timezone,
+        "created_at": _utc_json(appointment.created_at),
+        "updated_at": _utc_json(appointment.updated_at),
+        "version": appointment.version,
+    }
+
+
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 class PreferredWindowOut(BaseModel):

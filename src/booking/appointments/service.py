@@ -235,7 +235,7 @@ async def create_appointment(
             extra = idempotency.claim_parameters(now)
         try:
             inserted = await _new_request_chain(keyed is not None, len(outbox)).run(
-                session, rows, **extra
+                session, rows, whole_write=True, extra=extra
             )
         except IntegrityError as error:
             # The reference clashed (about one in 10^11): nothing of this attempt stayed.

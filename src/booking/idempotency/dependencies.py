@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from booking.clock import Clock
 from booking.config import Settings
-from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep
+from booking.dependencies import ClockDep, SettingsDep
 from booking.errors import DomainError, problem_bytes
 from booking.idempotency import service
 
@@ -32,13 +32,11 @@ class Idempotency:
         *,
         key: str | None,
         request: Request,
-        sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock,
         ttl: dt.timedelta,
     ) -> None:
         self.key = key
         self.request = request
-        self.sessionmaker = sessionmaker
         self.clock = clock
         self.ttl = ttl
 
@@ -50,48 +48,38 @@ class Idempotency:
         payload: Any,
         produce: Callable[[], Awaitable[Response]],
     ) -> Response:
+        """Claim the key, do the work, store its response: one transaction, the request's.
+
+        A refusal (a DomainError) is an outcome too: the work is undone back to a savepoint,
+        the refusal is stored under the key and committed, then raised for the renderer.
+        """
         if self.key is None:
             return await produce()
-
-        fingerprint = service.request_fingerprint(
-            self.request.method, self.request.url.path, payload
-        )
-        stored = await service.claim_key(
-            self.sessionmaker,
+        keyed = service.KeyedRequest(
             scope=scope,
             key=self.key,
-            fingerprint=fingerprint,
-            now=self.clock.now(),
+            fingerprint=service.request_fingerprint(
+                self.request.method, self.request.scope["path"], payload
+            ),
             ttl=self.ttl,
         )
-        if stored is not None:
-            return replayed(stored)
-
+        if not await service.claim_key(session, keyed, self.clock.now()):
+            return replayed(await service.stored_outcome(session, keyed))
         try:
-            response = await produce()
-            await service.store_response(
-                session, scope=scope, key=self.key, response=_to_stored(response)
-            )
-            await session.commit()
+            async with session.begin_nested():
+                response = await produce()
         except DomainError as error:
-            # The work is rolled back; its answer is part of the outcome and is kept.
-            await session.rollback()
-            async with self.sessionmaker() as own_session, own_session.begin():
-                await service.store_response(
-                    own_session,
-                    scope=scope,
-                    key=self.key,
-                    response=service.StoredResponse(
-                        error.status,
-                        problem_bytes(error.payload()).decode(),
-                        {"content-type": "application/problem+json", **error.headers},
-                    ),
-                )
+            refusal = service.StoredResponse(
+                error.status,
+                problem_bytes(error.payload()).decode(),
+                {"content-type": "application/problem+json", **error.headers},
+            )
+            await service.store_response(session, scope=scope, key=self.key, response=refusal)
+            await session.commit()
             raise
-        except BaseException:
-            await session.rollback()
-            await service.release_key(self.sessionmaker, scope=scope, key=self.key)
-            raise
+        await service.store_response(
+            session, scope=scope, key=self.key, response=_to_stored(response)
+        )
         return response
 
 
@@ -144,7 +132,6 @@ def replayed(stored: service.StoredResponse) -> Response:
 
 async def get_idempotency(
     request: Request,
-    sessionmaker: SessionmakerDep,
     clock: ClockDep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -152,7 +139,6 @@ async def get_idempotency(
     return Idempotency(
         key=idempotency_key,
         request=request,
-        sessionmaker=sessionmaker,
         clock=clock,
         ttl=dt.timedelta(hours=settings.idempotency_key_ttl_hours),
     )

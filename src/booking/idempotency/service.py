@@ -8,9 +8,12 @@ key. Two ways to use it:
   (``completed_record``, ``CLAIM_LINK``). A second request with the same key waits for the
   first's commit on the key's unique index and then replays it (``stored_outcome``); nothing is
   ever visible half-done, so there is no claim to take over.
-- Other work claims the key first, committed on its own (``claim_key``: 409 while the first
-  runs), and stores the response in the work's transaction (``store_response``). A claim whose
-  request died (no response after ``STALE_CLAIM``) is taken over.
+- Other work (the desk's actions) claims the key in its own transaction first (``claim_key``),
+  does the work, and stores the response (``store_response``), all in one transaction; a
+  concurrent retry waits for it the same way.
+
+A record still ``in_progress`` for another request answers 409; one whose request died (no
+response after ``STALE_CLAIM``) is taken over.
 """
 
 from __future__ import annotations
@@ -22,12 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.db import insert_or_ignore
 from booking.idempotency.errors import IdempotencyKeyInUse, IdempotencyKeyReused
-from booking.idempotency.models import IdempotencyRecord, IdempotencyState, idempotency_keys
-from booking.insert_chain import Link
+from booking.idempotency.models import IdempotencyState, idempotency_keys
+from booking.insert_chain import InsertChain, Link
 
 STALE_CLAIM = dt.timedelta(seconds=30)
 
@@ -124,71 +126,26 @@ def request_fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def claim_key(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    *,
-    scope: str,
-    key: str,
-    fingerprint: str,
-    now: dt.datetime,
-    ttl: dt.timedelta,
-) -> StoredResponse | None:
-    """Claim the key for this request (None), or return the response to replay.
+async def claim_key(session: AsyncSession, keyed: KeyedRequest, now: dt.datetime) -> bool:
+    """Claim the key in the caller's transaction (True), or find it taken (False: see
+    ``stored_outcome``). A concurrent claim of the same key waits here for the first
+    transaction to end, and then finds its response."""
+    values = {
+        "scope": keyed.scope,
+        "key": keyed.key,
+        "request_fingerprint": keyed.fingerprint,
+        "state": IdempotencyState.in_progress,
+        "response_status": None,
+        "response_body": None,
+        "response_headers": None,
+        "locked_at": now,
+        "expires_at": now + keyed.ttl,
+    }
+    inserted = await _CLAIM.run(session, [values], extra=claim_parameters(now))
+    return inserted[0]
 
-    Raises ``IdempotencyKeyReused`` when the key came with a different request and
-    ``IdempotencyKeyInUse`` while the first request with it is still running.
-    """
-    table = idempotency_keys
-    async with sessionmaker() as session, session.begin():
-        await session.execute(
-            delete(table).where(
-                table.c.scope == scope, table.c.key == key, table.c.expires_at <= now
-            )
-        )
-        values = {
-            "scope": scope,
-            "key": key,
-            "request_fingerprint": fingerprint,
-            "state": IdempotencyState.in_progress,
-            "locked_at": now,
-            "expires_at": now + ttl,
-        }
-        insert = insert_or_ignore(session, table)
-        claimed = await session.execute(
-            insert.values(**values).on_conflict_do_nothing(index_elements=["scope", "key"])
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            return None
 
-        existing = (
-            await session.execute(
-                select(IdempotencyRecord).where(table.c.scope == scope, table.c.key == key)
-            )
-        ).scalar_one()
-        if existing.request_fingerprint != fingerprint:
-            raise IdempotencyKeyReused(
-                "Use a new Idempotency-Key for a different request; keys are kept for "
-                f"{int(ttl.total_seconds() // 3600)} hours."
-            )
-        if existing.state == IdempotencyState.completed:
-            assert existing.response_status is not None
-            assert existing.response_body is not None
-            return StoredResponse(
-                existing.response_status, existing.response_body, existing.response_headers or {}
-            )
-        if existing.locked_at <= now - STALE_CLAIM:
-            taken_over = await session.execute(
-                update(table)
-                .where(
-                    table.c.scope == scope,
-                    table.c.key == key,
-                    table.c.locked_at == existing.locked_at,
-                )
-                .values(locked_at=now)
-            )
-            if taken_over.rowcount == 1:  # type: ignore[attr-defined]
-                return None
-        raise IdempotencyKeyInUse("Retry in a moment to receive its response.")
+_CLAIM = InsertChain([CLAIM_LINK])
 
 
 async def store_response(
@@ -206,21 +163,6 @@ async def store_response(
             response_headers=response.headers,
         )
     )
-
-
-async def release_key(
-    sessionmaker: async_sessionmaker[AsyncSession], *, scope: str, key: str
-) -> None:
-    """Forget a claim whose request failed unexpectedly, so that a retry can run it again."""
-    table = idempotency_keys
-    async with sessionmaker() as session, session.begin():
-        await session.execute(
-            delete(table).where(
-                table.c.scope == scope,
-                table.c.key == key,
-                table.c.state == IdempotencyState.in_progress,
-            )
-        )
 
 
 async def purge_expired_keys(session: AsyncSession, *, now: dt.datetime) -> int:

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
-from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep
+from booking.db import SessionDep
+from booking.dependencies import ClockDep, SettingsDep
 from booking.staff.errors import Forbidden, InvalidToken, NotAuthenticated
 from booking.staff.models import StaffAccount, StaffRole
 from booking.staff.tokens import read_access_token
@@ -21,20 +22,19 @@ bearer_token = OAuth2PasswordBearer(
 
 async def current_staff(
     token: Annotated[str | None, Depends(bearer_token)],
-    sessionmaker: SessionmakerDep,
+    session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
 ) -> StaffAccount:
     """The signed-in staff member. Checked on every request, so deactivation acts at once.
 
-    Reads in a short session of its own: the route's session stays untouched until the route
-    uses it (on SQLite, one process has one connection).
+    Read in the request's own session and transaction (no second session, no second
+    connection): the account is then part of the same snapshot as the work.
     """
     if not token:
         raise NotAuthenticated("Send an Authorization: Bearer token from POST /api/v1/auth/token.")
     claims = read_access_token(token, secret_key=settings.secret_key, now=clock.now())
-    async with sessionmaker() as session:
-        account = await session.get(StaffAccount, claims.staff_id)
+    account = await session.get(StaffAccount, claims.staff_id)
     if account is None or not account.is_active or account.token_generation != claims.generation:
         raise InvalidToken("This token no longer works; sign in again.")
     return account

@@ -211,7 +211,6 @@ async def book_submit(
     idempotency = Idempotency(
         key=key,
         request=request,
-        sessionmaker=sessionmaker,
         clock=clock,
         ttl=dt.timedelta(hours=settings.idempotency_key_ttl_hours),
     )
