@@ -28,6 +28,9 @@ def booking_env(database_url: str, **settings: str) -> dict[str, str]:
     env["BOOKING_DATABASE_URL"] = database_url
     env["BOOKING_PUBLIC_RATE_LIMIT"] = "0"
     env["PYTHONUNBUFFERED"] = "1"
+    if database_url.startswith("postgres"):
+        # PostgreSQL needs a shared key even in development; SQLite servers generate theirs.
+        env["BOOKING_SECRET_KEY"] = "tests-only-postgresql-Hc7Wm2Qx9Lb4Vz6Rt1Np8Ks3"
     env.update({f"BOOKING_{name.upper()}": value for name, value in settings.items()})
     return env
 

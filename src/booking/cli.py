@@ -6,6 +6,7 @@ import asyncio
 import copy
 import json
 import logging
+import secrets
 import signal
 import sys
 import uuid
@@ -20,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from booking import migrations
 from booking.clock import SystemClock
-from booking.config import LogFormat, Settings, SettingsError, load_settings
+from booking.config import (
+    LogFormat,
+    Settings,
+    SettingsError,
+    load_settings,
+    resolve_secret_key,
+)
 from booking.db import create_engine, create_sessionmaker
 from booking.errors import DomainError
 from booking.notifications import service as notifications
@@ -34,11 +41,22 @@ from booking.staff.models import StaffAccount, StaffRole
 T = TypeVar("T")
 
 
-def _settings() -> Settings:
+def _read_settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _with_secret_key(settings: Settings) -> Settings:
+    try:
+        return resolve_secret_key(settings)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _settings() -> Settings:
+    return _with_secret_key(_read_settings())
 
 
 def _with_engine(settings: Settings, work: Callable[..., Awaitable[T]], *args: object) -> T:
@@ -86,8 +104,10 @@ def serve(host: str, port: int, workers: int) -> None:
     On SQLite the database is migrated first, so one box needs no setup. On PostgreSQL, where
     several replicas may start at once, migrations are a separate step: `booking migrate`.
     """
-    settings = _settings()
+    settings = _read_settings()
     _ready_database(settings)
+    # Generated (in development) before the workers start, so that they all read one file.
+    _with_secret_key(settings)
     click.echo(f"booking: serving on http://{host}:{port} ({workers} worker(s))", err=True)
     uvicorn.run(
         "booking.main:create_app_from_environment",
@@ -121,8 +141,8 @@ def _log_config(settings: Settings) -> dict[str, Any]:
 @main.command()
 @click.option("--revision", default="head", show_default=True)
 def migrate(revision: str) -> None:
-    """Apply the database migrations (to the latest by default)."""
-    settings = _settings()
+    """Apply the database migrations (to the latest by default); creates a new SQLite file."""
+    settings = _read_settings()
     _with_engine(settings, migrations.upgrade, revision)
     click.echo("booking: database migrated to " + revision, err=True)
 
@@ -132,7 +152,9 @@ def openapi() -> None:
     """Print the OpenAPI document."""
     from booking.main import create_app
 
-    click.echo(json.dumps(create_app(_settings()).openapi(), indent=2, ensure_ascii=False))
+    # The document signs nothing: a throwaway key rather than a secret file in this folder.
+    settings = _read_settings().model_copy(update={"secret_key": secrets.token_urlsafe(32)})
+    click.echo(json.dumps(create_app(settings).openapi(), indent=2, ensure_ascii=False))
 
 
 @main.group()

@@ -18,7 +18,7 @@ from booking import __version__
 from booking.appointments.routes import desk_router as appointments_desk_router
 from booking.appointments.routes import public_router as appointments_public_router
 from booking.clock import Clock, SystemClock
-from booking.config import Settings, load_settings
+from booking.config import Settings, load_settings, resolve_secret_key
 from booking.db import create_engine, create_sessionmaker
 from booking.errors import Problem, ValidationProblem, install_problem_handlers
 from booking.health import router as health_router
@@ -47,7 +47,7 @@ POST to make retries safe.
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    settings = settings or load_settings()
+    settings = resolve_secret_key(settings or load_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
