@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 
 from booking.staff.tokens import ALGORITHM, signing_key
 from tests.conftest import _ensure_database, postgres_database_url
@@ -124,6 +125,45 @@ def test_staff_accounts_are_managed_from_the_command_line(tmp_path: Path) -> Non
 
 
 PASSWORD = "a long enough password"
+
+
+@pytest.mark.parametrize(
+    ("command", "stdin"),
+    [
+        (["staff", "create", "clerk@practice.example", "--password-stdin"], PASSWORD + "\n"),
+        (["staff", "list"], None),
+        (["staff", "deactivate", "clerk@practice.example"], None),
+        (["staff", "reset-password", "clerk@practice.example", "--password-stdin"], PASSWORD),
+        (["worker", "--once"], None),
+        (["outbox", "list"], None),
+        (["outbox", "retry", "--all-dead"], None),
+        (["purge", "--dry-run"], None),
+    ],
+)
+def test_commands_refuse_to_create_a_second_sqlite_database(
+    tmp_path: Path, command: list[str], stdin: str | None
+) -> None:
+    """Run from the wrong folder, a command must not make an empty booking.db there."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run(*command, env=booking_env("sqlite:///booking.db"), cwd=elsewhere, stdin=stdin)
+    assert result.returncode != 0
+    assert str(elsewhere / "booking.db") in result.stderr  # where it looked, absolute
+    assert "BOOKING_DATABASE_URL" in result.stderr
+    assert "booking migrate" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(elsewhere.iterdir()) == []  # no database, no secret file
+
+
+def test_migrate_creates_a_sqlite_database_on_purpose(tmp_path: Path) -> None:
+    env = booking_env("sqlite:///booking.db")
+    assert run("migrate", env=env, cwd=tmp_path).returncode == 0
+    created = run(
+        "staff", "create", "clerk@practice.example", "--password-stdin",
+        env=env, cwd=tmp_path, stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "clerk@practice.example" in run("staff", "list", env=env, cwd=tmp_path).stdout
 
 
 def test_without_a_secret_key_serve_generates_one_that_every_process_shares(

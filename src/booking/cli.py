@@ -56,7 +56,22 @@ def _with_secret_key(settings: Settings) -> Settings:
 
 
 def _settings() -> Settings:
-    return _with_secret_key(_read_settings())
+    """Settings for a command that works on an existing database (all but serve and migrate).
+
+    SQLite creates a missing file when asked to open it: run from the wrong folder, `booking
+    staff create` would put the account in a new, empty database nobody serves. Refuse instead.
+    """
+    settings = _read_settings()
+    path = settings.sqlite_path
+    if path is not None and not path.exists():
+        raise click.ClickException(
+            f"there is no database at {path}, and this command does not create one.\n"
+            "  Point BOOKING_DATABASE_URL at the database the service uses "
+            "(e.g. BOOKING_DATABASE_URL=sqlite:////srv/booking/booking.db),\n"
+            f"  or run the command from the folder that holds {path.name},\n"
+            "  or create a new, empty database on purpose with `booking migrate`."
+        )
+    return _with_secret_key(settings)
 
 
 def _with_engine(settings: Settings, work: Callable[..., Awaitable[T]], *args: object) -> T:
