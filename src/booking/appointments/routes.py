@@ -120,7 +120,7 @@ async def create_appointment(
             session, request=payload, settings=settings, now=clock.now()
         )
         appointment = created.appointment
-        metrics.appointments_created.labels(appointment.reason_code).inc()
+        metrics.appointments_created.labels("api").inc()
         body = AppointmentCreated(
             id=appointment.id,
             reference=appointment.reference,

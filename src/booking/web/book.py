@@ -197,7 +197,7 @@ async def book_submit(
             now=now,
             actor=appointments.Actor(source=EventSource.web),
         )
-        request.app.state.metrics.appointments_created.labels(payload.reason_code).inc()
+        request.app.state.metrics.appointments_created.labels("form").inc()
         return render(
             request,
             "book_thanks.html",
