@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -235,3 +237,27 @@ async def test_metrics_need_the_bearer_token_in_production(
         scraped = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
         assert scraped.status_code == 200
         assert "booking_http_requests_total" in scraped.text
+
+
+async def test_the_api_docs_load_everything_from_this_origin(client: httpx.AsyncClient) -> None:
+    """/docs and /redoc used to load Swagger UI and ReDoc from a CDN: blank offline."""
+    for page_path in ["/docs", "/redoc", "/docs/oauth2-redirect"]:
+        page = await client.get(page_path)
+        assert page.status_code == 200
+        policy = page.headers["content-security-policy"]
+        assert "http" not in policy  # no other origin, CDN or fonts
+        script_src = next(part for part in policy.split(";") if "script-src" in part)
+        assert "'unsafe-inline'" not in script_src
+        for asset in re.findall(r'(?:src|href)="([^"]+)"', page.text):
+            assert urlsplit(asset).netloc == "", asset
+            assert asset.startswith("/"), asset
+            loaded = await client.get(asset)
+            assert loaded.status_code == 200, asset
+            assert len(loaded.content) > 300, asset
+    page = (await client.get("/docs")).text
+    assert "/docs/assets/swagger-ui-bundle.js" in page
+    assert "/docs/assets/redoc.standalone.js" in (await client.get("/redoc")).text
+    favicon = await client.get("/favicon.ico")
+    assert favicon.headers["content-type"] == "image/svg+xml"
+    assert favicon.text.startswith("<svg")
+    assert '<link rel="icon" href="/favicon.ico"' in (await client.get("/book")).text

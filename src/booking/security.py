@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import math
 import time
+from collections.abc import Iterable
 
 from fastapi import Request
 from limits import RateLimitItem
@@ -21,13 +22,17 @@ BASE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'"
 )
-# Swagger UI and ReDoc load their scripts from a CDN.
-DOCS_POLICY = (
-    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; worker-src blob:; "
-    "object-src 'none'; base-uri 'none'"
-)
+
+
+def docs_policy(inline_script_hashes: Iterable[str]) -> str:
+    """/docs and /redoc: everything from this origin (booking.api_docs); their pages' inline
+    scripts allowed by hash. Styles keep 'unsafe-inline': Swagger UI sets style attributes and
+    ReDoc injects <style> elements at run time. ReDoc runs its search in a blob: worker."""
+    return (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        f"script-src 'self' {' '.join(inline_script_hashes)}; worker-src blob:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'"
+    )
 
 
 def purpose_key(secret_key: str, purpose: str) -> bytes:
@@ -45,9 +50,10 @@ class SecurityHeadersMiddleware:
     """nosniff, Referrer-Policy, a Content-Security-Policy (pages may set their own
     frame-ancestors), and HSTS when the service is reached over https."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, docs_policy: str) -> None:
         self.app = app
         self.hsts = hsts
+        self.docs_policy = docs_policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,7 +65,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                policy = DOCS_POLICY if is_docs else BASE_POLICY
+                policy = self.docs_policy if is_docs else BASE_POLICY
                 csp = next((v for n, v in headers if n.lower() == b"content-security-policy"), None)
                 if csp is None:
                     headers.append(
