@@ -36,7 +36,13 @@ from booking.appointments.service import Actor
 from booking.clock import Clock
 from booking.config import Settings
 from booking.db import SessionDep
-from booking.dependencies import ClockDep, SettingsDep, require_json_body
+from booking.dependencies import (
+    NO_STORE_RESPONSES,
+    ClockDep,
+    SettingsDep,
+    no_store,
+    require_json_body,
+)
 from booking.errors import problem_responses
 from booking.idempotency.dependencies import Idempotency, IdempotencyDep
 from booking.security import public_rate_limit
@@ -142,7 +148,12 @@ async def create_appointment(
 
 # --- the front desk ---------------------------------------------------------------------------
 
-desk_router = APIRouter(prefix="/api/v1", tags=["front desk"])
+desk_router = APIRouter(
+    prefix="/api/v1",
+    tags=["front desk"],
+    dependencies=[Depends(no_store)],
+    responses=NO_STORE_RESPONSES,
+)
 
 IfMatch = Annotated[
     str | None,
@@ -286,7 +297,12 @@ async def list_appointments(
     summary="Read one appointment request",
     response_model=AppointmentOut,
     responses={
-        200: {"headers": {"ETag": {"description": "Send as If-Match with a change."}}},
+        200: {
+            "headers": {
+                **NO_STORE_RESPONSES[200]["headers"],
+                "ETag": {"description": "Send as If-Match with a change."},
+            }
+        },
         304: {"description": "Not modified (If-None-Match matched)."},
         **problem_responses(401, 404, 422, 500),
     },
