@@ -112,6 +112,13 @@ PersonName = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
     AfterValidator(_clean_line),
 ]
+# One line of text people read (a staff member's or a provider's name): no control
+# characters (PostgreSQL refuses NUL in text; escapes and bidi overrides garble screens).
+ShortLine = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_clean_line),
+]
 EmailAddress = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=3, max_length=254),
