@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from booking.appointments.schemas import (
     AppointmentOut,
     AppointmentPage,
     ConfirmRequest,
+    IsoDate,
     ReasonCodeOut,
     ReasonRequest,
     RescheduleRequest,
@@ -250,10 +250,10 @@ async def list_appointments(
     status: Annotated[list[AppointmentStatus] | None, Query()] = None,
     reason_code: Annotated[list[ReasonCode] | None, Query()] = None,
     urgent: bool | None = None,
-    created_from: dt.date | None = None,
-    created_to: dt.date | None = None,
-    scheduled_from: dt.date | None = None,
-    scheduled_to: dt.date | None = None,
+    created_from: IsoDate | None = None,
+    created_to: IsoDate | None = None,
+    scheduled_from: IsoDate | None = None,
+    scheduled_to: IsoDate | None = None,
     provider_id: uuid.UUID | None = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")

@@ -1,4 +1,5 @@
-"""Cursors the API never gave out are 422s naming `cursor`, never 500s."""
+"""Inputs to the list the API cannot use are 422s naming the parameter, never 500s or a
+silently different list."""
 
 from __future__ import annotations
 
@@ -25,3 +26,15 @@ async def test_a_cursor_with_a_timestamp_outside_utc_is_a_422(
     response = await client.get("/api/v1/appointments", params={"cursor": cursor}, headers=desk)
     problem = assert_problem(response, 422)
     assert [error["field"] for error in problem["errors"]] == ["cursor"]
+
+
+@pytest.mark.parametrize("value", ["0", "1700000000", "-5"])
+async def test_a_date_filter_written_as_a_number_is_a_422(
+    client: httpx.AsyncClient, desk: dict[str, str], value: str
+) -> None:
+    """Found by schemathesis: pydantic read `scheduled_to=0` as 1970-01-01 (seconds)."""
+    response = await client.get(
+        "/api/v1/appointments", params={"scheduled_to": value}, headers=desk
+    )
+    problem = assert_problem(response, 422)
+    assert [error["field"] for error in problem["errors"]] == ["query.scheduled_to"]
