@@ -117,8 +117,20 @@ def test_staff_accounts_are_managed_from_the_command_line(tmp_path: Path) -> Non
     assert "admin@practice.example\tadmin\tactive\tAda" in staff("list").stdout
     reset = staff("reset-password", "admin@practice.example", "--password-stdin", password="y" * 14)
     assert reset.returncode == 0, reset.stderr
-    assert staff("deactivate", "admin@practice.example").returncode == 0
-    assert "admin@practice.example\tadmin\tdeactivated" in staff("list").stdout
+    last_admin = staff("deactivate", "admin@practice.example")
+    assert last_admin.returncode == 1
+    assert "last active admin" in last_admin.stderr
+    assert "admin@practice.example\tadmin\tactive" in staff("list").stdout
+    clerk = staff("create", "clerk@practice.example", "--password-stdin", password="z" * 12)
+    assert clerk.returncode == 0, clerk.stderr
+    assert staff("deactivate", "clerk@practice.example").returncode == 0
+    assert "clerk@practice.example\tfront_desk\tdeactivated" in staff("list").stdout
+    ended = staff("end-sessions", "admin@practice.example")
+    assert ended.returncode == 0, ended.stderr
+    assert "ended 0 desk session(s)" in ended.stdout
+    garbled = staff("create", "x@practice.example", "--name", "Ada\x1b[2J", "--password-stdin")
+    assert garbled.returncode == 2
+    assert "control characters" in garbled.stderr
     missing = staff("deactivate", "nobody@practice.example")
     assert missing.returncode == 1
     assert "no staff account" in missing.stderr

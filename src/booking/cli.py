@@ -16,10 +16,12 @@ from typing import Any, TypeVar
 import click
 import httpx
 import uvicorn
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from booking import migrations
+from booking.appointments.schemas import ShortLine
 from booking.clock import SystemClock
 from booking.config import (
     LogFormat,
@@ -212,6 +214,12 @@ def _by_email(email: str) -> Callable[[AsyncSession], Awaitable[StaffAccount]]:
 @click.option("--password-stdin", is_flag=True, help="Read the password from one line of stdin.")
 def staff_create(email: str, role: str, display_name: str, password_stdin: bool) -> None:
     """Create a staff account."""
+    if display_name:
+        try:
+            display_name = TypeAdapter(ShortLine).validate_python(display_name)
+        except ValidationError as error:
+            message = error.errors()[0]["msg"].removeprefix("Value error, ")
+            raise click.BadParameter(message, param_hint="--name") from None
     settings = _settings()
     _ready_database(settings)
     password = _read_password(password_stdin)
@@ -253,7 +261,24 @@ def staff_deactivate(email: str) -> None:
         )
 
     _in_transaction(settings, deactivate)
-    click.echo(f"deactivated {email}")
+    click.echo(f"deactivated {email}; its desk sessions and tokens ended")
+
+
+@staff.command("end-sessions")
+@click.argument("email")
+def staff_end_sessions(email: str) -> None:
+    """Sign an account out everywhere: desk sessions end, tokens stop working."""
+    settings = _settings()
+    _ready_database(settings)
+
+    async def end(session: AsyncSession) -> int:
+        account = await _by_email(email)(session)
+        return await staff_service.end_sessions(
+            session, staff_id=account.id, now=SystemClock().now()
+        )
+
+    ended = _in_transaction(settings, end)
+    click.echo(f"ended {ended} desk session(s) of {email}; its tokens stopped working")
 
 
 @staff.command("reset-password")

@@ -139,7 +139,11 @@ class Settings(BaseSettings):
     outbox_batch_size: int = Field(default=50, ge=1, le=1000)
 
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    sign_in_failures_per_account: str = "5/15minutes"
+    desk_session_hours: int = Field(default=12, ge=1, le=24 * 7)
+    # Tight per (account, client), so a guesser locks out only themselves; a high ceiling per
+    # account against guessing from many addresses; and per client against trying many accounts.
+    sign_in_failures_per_account_and_client: str = "5/15minutes"
+    sign_in_failures_per_account: str = "100/15minutes"
     sign_in_failures_per_client: str = "20/15minutes"
     rate_limit_storage_url: str = "memory://"
 
@@ -188,7 +192,10 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "sign_in_failures_per_account", "sign_in_failures_per_client", "public_rate_limit"
+        "sign_in_failures_per_account_and_client",
+        "sign_in_failures_per_account",
+        "sign_in_failures_per_client",
+        "public_rate_limit",
     )
     @classmethod
     def _valid_rate(cls, value: str) -> str:

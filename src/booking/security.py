@@ -48,7 +48,8 @@ def sign(secret_key: str, purpose: str, value: str) -> str:
 
 class SecurityHeadersMiddleware:
     """nosniff, Referrer-Policy, a Content-Security-Policy (pages may set their own
-    frame-ancestors), and HSTS when the service is reached over https."""
+    frame-ancestors), HSTS when the service is reached over https, and
+    ``Cache-Control: no-store`` where a route asked for it (dependencies.no_store)."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool, docs_policy: str) -> None:
         self.app = app
@@ -83,6 +84,9 @@ class SecurityHeadersMiddleware:
                 }
                 if self.hsts:
                     defaults[b"strict-transport-security"] = b"max-age=31536000; includeSubDomains"
+                if scope.get("state", {}).get("no_store"):  # set by dependencies.no_store
+                    headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
                 headers += [
                     (name, value) for name, value in defaults.items() if name not in present
                 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from booking.appointments.schemas import (
     AppointmentOut,
     AppointmentPage,
     ConfirmRequest,
+    IsoDate,
     ReasonCodeOut,
     ReasonRequest,
     RescheduleRequest,
@@ -36,7 +36,13 @@ from booking.appointments.service import Actor
 from booking.clock import Clock
 from booking.config import Settings
 from booking.db import SessionDep
-from booking.dependencies import ClockDep, SettingsDep, require_json_body
+from booking.dependencies import (
+    NO_STORE_RESPONSES,
+    ClockDep,
+    SettingsDep,
+    no_store,
+    require_json_body,
+)
 from booking.errors import problem_responses
 from booking.idempotency.dependencies import Idempotency, IdempotencyDep
 from booking.security import public_rate_limit
@@ -142,7 +148,12 @@ async def create_appointment(
 
 # --- the front desk ---------------------------------------------------------------------------
 
-desk_router = APIRouter(prefix="/api/v1", tags=["front desk"])
+desk_router = APIRouter(
+    prefix="/api/v1",
+    tags=["front desk"],
+    dependencies=[Depends(no_store)],
+    responses=NO_STORE_RESPONSES,
+)
 
 IfMatch = Annotated[
     str | None,
@@ -239,10 +250,10 @@ async def list_appointments(
     status: Annotated[list[AppointmentStatus] | None, Query()] = None,
     reason_code: Annotated[list[ReasonCode] | None, Query()] = None,
     urgent: bool | None = None,
-    created_from: dt.date | None = None,
-    created_to: dt.date | None = None,
-    scheduled_from: dt.date | None = None,
-    scheduled_to: dt.date | None = None,
+    created_from: IsoDate | None = None,
+    created_to: IsoDate | None = None,
+    scheduled_from: IsoDate | None = None,
+    scheduled_to: IsoDate | None = None,
     provider_id: uuid.UUID | None = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
@@ -286,7 +297,12 @@ async def list_appointments(
     summary="Read one appointment request",
     response_model=AppointmentOut,
     responses={
-        200: {"headers": {"ETag": {"description": "Send as If-Match with a change."}}},
+        200: {
+            "headers": {
+                **NO_STORE_RESPONSES[200]["headers"],
+                "ETag": {"description": "Send as If-Match with a change."},
+            }
+        },
         304: {"description": "Not modified (If-None-Match matched)."},
         **problem_responses(401, 404, 422, 500),
     },

@@ -90,8 +90,10 @@ def _plausible_birth_date(value: dt.date | None) -> dt.date | None:
 
 
 def _iso_text_only(value: object) -> object:
-    """Dates and times arrive as ISO 8601 text; pydantic would also take a number of seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    """Dates and times arrive as ISO 8601 text; pydantic would also take a number of seconds
+    (as a number, or as digits in a query string: ``?scheduled_to=0`` read as 1970-01-01)."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if is_number or (isinstance(value, str) and value.strip().lstrip("+-").isdigit()):
         raise ValueError("must be written as ISO 8601 text, e.g. 2026-12-07")
     return value
 
@@ -108,6 +110,13 @@ def _bookable_day(value: dt.date) -> dt.date:
 
 
 PersonName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_clean_line),
+]
+# One line of text people read (a staff member's or a provider's name): no control
+# characters (PostgreSQL refuses NUL in text; escapes and bidi overrides garble screens).
+ShortLine = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
     AfterValidator(_clean_line),

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 
 from booking.db import SessionDep
-from booking.dependencies import ClockDep, SettingsDep
+from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
 from booking.errors import problem_responses
 from booking.manage import service as manage
 from booking.manage.schemas import ManageView
 
-router = APIRouter(prefix="/api/v1/manage", tags=["patient self-service"])
+router = APIRouter(
+    prefix="/api/v1/manage",
+    tags=["patient self-service"],
+    dependencies=[Depends(no_store)],
+    responses=NO_STORE_RESPONSES,
+)
 
 Token = Annotated[str, Path(max_length=100, description="The token from the patient's email.")]
 
