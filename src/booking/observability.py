@@ -58,7 +58,7 @@ class Metrics:
         )
         self.spam = Counter(
             "booking_spam_dropped_total",
-            "Hosted-form submissions dropped as spam (honeypot or filled too fast).",
+            "Hosted-form submissions dropped as spam (the hidden honeypot field was filled).",
             registry=self.registry,
         )
         self.outbox = Gauge(

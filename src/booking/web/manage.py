@@ -54,7 +54,8 @@ def _invalid(request: Request, settings: Settings, error: ManageLinkInvalid) -> 
         status_code=404,
         headers=HEADERS,
         heading="This link does not work any more",
-        text=f"{error.detail} Phone: {settings.practice_phone}.",
+        text=error.detail,
+        phone=settings.practice_phone,
     )
 
 
