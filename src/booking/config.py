@@ -20,6 +20,9 @@ PLACEHOLDER_SECRET_KEYS = frozenset({"", "change-me", "changeme", "secret", "dev
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+# Where links point in development when nothing says otherwise: `booking serve`'s default port.
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:8000"
+
 
 class SmtpSecurity(StrEnum):
     none = "none"
@@ -93,7 +96,12 @@ class Settings(BaseSettings):
     environment: Environment = Environment.development
     database_url: str = "sqlite:///booking.db"
     secret_key: str = "change-me"  # noqa: S105  (refused outside development)
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Where patients and staff reach the service; required in production. Empty in development:
+    # links follow the address `booking serve` actually serves (``served_base_url``).
+    public_base_url: str = ""
+    # Not an operator setting: `booking serve` sets it for the app it starts (every worker
+    # process reads it from the environment) when BOOKING_PUBLIC_BASE_URL is empty.
+    served_base_url: str = ""
 
     practice_name: str = "Spine Practice"
     practice_phone: str = "+1 312 555 0100"
@@ -205,6 +213,15 @@ class Settings(BaseSettings):
                 raise ValueError("must be http:// or https:// addresses, separated by commas")
         return value
 
+    @field_validator("public_base_url", "served_base_url")
+    @classmethod
+    def _http_base_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "must be an http:// or https:// address, e.g. https://book.example.com"
+            )
+        return value
+
     @model_validator(mode="after")
     def _webhooks_are_signed(self) -> Settings:
         if self.webhook_urls and len(self.webhook_secret) < 16:
@@ -224,6 +241,30 @@ class Settings(BaseSettings):
                 "outside development (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         return self
+
+    @model_validator(mode="after")
+    def _production_links_and_mail(self) -> Settings:
+        if self.environment is Environment.development:
+            return self
+        problems = []
+        if not self.public_base_url:
+            problems.append(
+                "BOOKING_PUBLIC_BASE_URL must be set outside development: every link in an "
+                "email is built from it (e.g. https://book.example.com)"
+            )
+        if self.notifier.strip() == "console":
+            problems.append(
+                "BOOKING_NOTIFIER=console prints patients' emails to the log and sends nothing: "
+                "development only; use smtp, file or a plug-in (package.module:factory)"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def links_base_url(self) -> str:
+        """Where emailed links point: the configured address, else the one served."""
+        return (self.public_base_url or self.served_base_url or DEVELOPMENT_BASE_URL).rstrip("/")
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -72,7 +72,7 @@ def build_email(
         "visit": visit,
         "message": payload.get("message"),
         "manage_url": manage_url,
-        "desk_url": f"{settings.public_base_url.rstrip('/')}/desk",
+        "desk_url": f"{settings.links_base_url}/desk",
     }
     subject = SUBJECTS[message.event].format(
         reference=payload["reference"], practice=settings.practice_name
