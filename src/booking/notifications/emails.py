@@ -32,6 +32,8 @@ SUBJECTS = {
     "cancelled": "Your appointment at {practice} is cancelled",
     "new_request": "New appointment request {reference}",
 }
+# After these the request is closed: its link still shows it, read-only, with nothing to cancel.
+CLOSING_EVENTS = frozenset({"declined", "cancelled"})
 
 CALENDAR_METHOD = {"confirmed": CalendarMethod.request, "rescheduled": CalendarMethod.request}
 
@@ -72,6 +74,7 @@ def build_email(
         "visit": visit,
         "message": payload.get("message"),
         "manage_url": manage_url,
+        "can_cancel": message.event not in CLOSING_EVENTS,
         "desk_url": f"{settings.links_base_url}/desk",
     }
     subject = SUBJECTS[message.event].format(
