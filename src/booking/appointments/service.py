@@ -457,6 +457,7 @@ def _record(
         session,
         appointment=appointment,
         action=action,
+        source=actor.source,
         message_to_patient=change.message_to_patient,
         settings=settings,
         now=now,

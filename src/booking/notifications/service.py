@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.appointments.models import Appointment
+from booking.appointments.models import Appointment, EventSource
 from booking.config import Settings
 from booking.db import OUTBOX_WRITTEN
 from booking.notifications.models import Channel, OutboxMessage, OutboxStatus, outbox_messages
@@ -27,6 +27,16 @@ PATIENT_EMAIL_FOR = {
     "declined": "declined",
     "cancelled": "cancelled",
 }
+
+
+def desk_email_for(action: str, source: EventSource) -> str | None:
+    """The front desk hears of what it did not do itself: a new request, a patient's cancel."""
+    if action == "created":
+        return "new_request"
+    if action == "cancelled" and source == EventSource.patient:
+        return "patient_cancelled"
+    return None
+
 
 WEBHOOK_EVENT_FOR = {
     "created": "appointment.requested",
@@ -57,6 +67,7 @@ def queue_notifications(
     *,
     appointment: Appointment,
     action: str,
+    source: EventSource,
     message_to_patient: str | None,
     settings: Settings,
     now: dt.datetime,
@@ -88,8 +99,10 @@ def queue_notifications(
                 "message": message_to_patient,
             },
         )
-    if action == "created":
-        queue(Channel.desk_email, "new_request", visit)
+    desk_email = desk_email_for(action, source)
+    if desk_email is not None:
+        # Urgency marks the desk's subject line; webhooks keep to ids, status and times.
+        queue(Channel.desk_email, desk_email, {**visit, "urgent": appointment.is_urgent})
     for url in settings.webhook_urls:
         event = {
             "id": str(uuid.uuid4()),
