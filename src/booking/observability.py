@@ -49,12 +49,23 @@ class Metrics:
             "Hosted-form submissions dropped as spam (honeypot or filled too fast).",
             registry=self.registry,
         )
+        self.receipts_skipped = Counter(
+            "booking_receipt_emails_skipped_total",
+            "Request-received emails not sent: the address had its daily cap "
+            "(BOOKING_RECEIPTS_PER_ADDRESS_PER_DAY). The requests themselves were stored.",
+            registry=self.registry,
+        )
         self.outbox = Gauge(
             "booking_outbox_messages",
             "Outbox messages waiting (pending) or given up (dead), read at scrape time.",
             ["status"],
             registry=self.registry,
         )
+
+    def appointment_stored(self, reason_code: str, *, receipt_skipped: bool) -> None:
+        self.appointments_created.labels(reason_code).inc()
+        if receipt_skipped:
+            self.receipts_skipped.inc()
 
 
 class JsonFormatter(logging.Formatter):

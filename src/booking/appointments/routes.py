@@ -120,7 +120,7 @@ async def create_appointment(
             session, request=payload, settings=settings, now=clock.now()
         )
         appointment = created.appointment
-        metrics.appointments_created.labels(appointment.reason_code).inc()
+        metrics.appointment_stored(appointment.reason_code, receipt_skipped=created.receipt_skipped)
         body = AppointmentCreated(
             id=appointment.id,
             reference=appointment.reference,

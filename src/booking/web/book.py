@@ -197,7 +197,9 @@ async def book_submit(
             now=now,
             actor=appointments.Actor(source=EventSource.web),
         )
-        request.app.state.metrics.appointments_created.labels(payload.reason_code).inc()
+        request.app.state.metrics.appointment_stored(
+            payload.reason_code, receipt_skipped=created.receipt_skipped
+        )
         return render(
             request,
             "book_thanks.html",
