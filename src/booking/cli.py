@@ -108,6 +108,9 @@ def serve(host: str, port: int, workers: int) -> None:
         http="auto",
         server_header=False,
         timeout_graceful_shutdown=20,
+        # uvicorn kills a --workers child that does not answer its health check within 5 s and
+        # starts another: on a busy box a child still starting up was killed over and over.
+        timeout_worker_healthcheck=30,
         # uvicorn's access log prints query strings (a desk search is a patient's name);
         # booking.access logs route templates instead.
         access_log=False,
