@@ -60,6 +60,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "public_rate_limit": "0",
         # Tests deliver the outbox themselves (tests/notifications), one batch at a time.
         "relay_in_process": False,
+        # Most tests send many requests from one address; tests/notifications/test_receipt_cap.py
+        # turns the cap on.
+        "receipts_per_address_per_day": 0,
     }
     values.update(overrides)
     return load_settings(**values)

@@ -83,7 +83,13 @@ def test_a_long_but_guessable_secret_is_refused_in_production(secret: str) -> No
 def test_a_random_secret_is_accepted_in_production(make: Callable[[], str]) -> None:
     for _ in range(200):  # random secrets must never be refused by bad luck
         secret = make()
-        settings = load_settings(_env_file=None, environment="production", secret_key=secret)
+        settings = load_settings(
+            _env_file=None,
+            environment="production",
+            secret_key=secret,
+            public_base_url="https://book.example.com",
+            notifier="smtp",
+        )
         assert settings.secret_key == secret
 
 
@@ -165,3 +171,31 @@ def test_every_setting_is_in_env_example() -> None:
     example = (Path(__file__).parents[1] / ".env.example").read_text()
     for name in Settings.model_fields:
         assert f"BOOKING_{name.upper()}=" in example, name
+
+
+def test_production_refuses_to_start_without_a_public_base_url() -> None:
+    with pytest.raises(SettingsError, match="BOOKING_PUBLIC_BASE_URL must be set"):
+        load_settings(
+            _env_file=None, environment="production", secret_key="k" * 40, notifier="smtp"
+        )
+
+
+def test_production_refuses_the_console_notifier() -> None:
+    with pytest.raises(SettingsError, match="BOOKING_NOTIFIER=console") as refused:
+        load_settings(
+            _env_file=None,
+            environment="production",
+            secret_key="k" * 40,
+            public_base_url="https://book.example.com",
+        )
+    assert "BOOKING_PUBLIC_BASE_URL" not in str(refused.value)
+
+
+def test_links_follow_the_served_address_only_when_no_base_url_is_set() -> None:
+    served = {"_env_file": None, "served_base_url": "http://127.0.0.1:8123"}
+    assert load_settings(**served).links_base_url == "http://127.0.0.1:8123"
+    configured = load_settings(**served, public_base_url="https://book.example.com/")
+    assert configured.links_base_url == "https://book.example.com"
+    assert load_settings(_env_file=None).links_base_url == "http://127.0.0.1:8000"
+    with pytest.raises(SettingsError, match="BOOKING_PUBLIC_BASE_URL"):
+        load_settings(_env_file=None, public_base_url="book.example.com")

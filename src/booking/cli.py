@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import ipaddress
 import json
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -125,7 +127,14 @@ def serve(host: str, port: int, workers: int) -> None:
     _ready_database(settings)
     # Generated (in development) before the workers start, so that they all read one file.
     _with_secret_key(settings)
-    click.echo(f"booking: serving on http://{host}:{port} ({workers} worker(s))", err=True)
+    served = served_base_url(host, port)
+    if not settings.public_base_url:
+        # Development (production refuses an empty base URL): links in emails follow the
+        # address served. An environment variable, not a global: with --workers > 1 uvicorn
+        # imports the app afresh in each worker process, and those read their Settings.
+        os.environ["BOOKING_SERVED_BASE_URL"] = served
+    click.echo(f"booking: serving on {served} ({workers} worker(s))", err=True)
+    click.echo(f"booking: links in emails point to {settings.public_base_url or served}", err=True)
     uvicorn.run(
         "booking.main:create_app_from_environment",
         factory=True,
@@ -136,6 +145,9 @@ def serve(host: str, port: int, workers: int) -> None:
         http="auto",
         server_header=False,
         timeout_graceful_shutdown=20,
+        # uvicorn kills a --workers child that does not answer its health check within 5 s and
+        # starts another: on a busy box a child still starting up was killed over and over.
+        timeout_worker_healthcheck=30,
         # uvicorn's access log prints query strings (a desk search is a patient's name);
         # booking.access logs route templates instead.
         access_log=False,
@@ -144,6 +156,18 @@ def serve(host: str, port: int, workers: int) -> None:
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
     )
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The address a browser on this machine opens for ``--host``/``--port``."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"http://{host}:{port}"  # a name, e.g. localhost
+    if address.is_unspecified:  # 0.0.0.0 or ::, every interface: this machine's loopback
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{shown}:{port}"
 
 
 def _log_config(settings: Settings) -> dict[str, Any]:
@@ -311,6 +335,13 @@ def worker(once: bool) -> None:
     settings = _settings()
     _ready_database(settings)
     notifier = load_notifier(settings)
+    if not settings.public_base_url:
+        # A worker serves no port to follow; development only (production requires the setting).
+        click.echo(
+            f"booking worker: BOOKING_PUBLIC_BASE_URL is not set; links in emails point to "
+            f"{settings.links_base_url} (the default of `booking serve`)",
+            err=True,
+        )
 
     async def run(engine: AsyncEngine) -> int:
         async with httpx.AsyncClient(timeout=10) as http:

@@ -30,6 +30,9 @@ RANDOM_VALUE_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+# Where links point in development when nothing says otherwise: `booking serve`'s default port.
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:8000"
+
 
 class SmtpSecurity(StrEnum):
     none = "none"
@@ -105,7 +108,12 @@ class Settings(BaseSettings):
     # Empty: in development a random one is generated and kept beside the SQLite database
     # (resolve_secret_key); production requires a real one.
     secret_key: str = ""
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Where patients and staff reach the service; required in production. Empty in development:
+    # links follow the address `booking serve` actually serves (``served_base_url``).
+    public_base_url: str = ""
+    # Not an operator setting: `booking serve` sets it for the app it starts (every worker
+    # process reads it from the environment) when BOOKING_PUBLIC_BASE_URL is empty.
+    served_base_url: str = ""
 
     practice_name: str = "Spine Practice"
     practice_phone: str = "+1 312 555 0100"
@@ -130,6 +138,8 @@ class Settings(BaseSettings):
     mail_from: str = "booking@localhost"
     front_desk_email: str = "front-desk@localhost"
     manage_link_days: int = Field(default=60, ge=1, le=365)
+    # "We received your request" emails to one address in any 24 hours; 0: no cap.
+    receipts_per_address_per_day: int = Field(default=3, ge=0, le=1000)
 
     webhook_urls: Annotated[list[str], NoDecode] = []
     webhook_secret: str = ""
@@ -231,6 +241,15 @@ class Settings(BaseSettings):
                 raise ValueError("must be http:// or https:// addresses, separated by commas")
         return value
 
+    @field_validator("public_base_url", "served_base_url")
+    @classmethod
+    def _http_base_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "must be an http:// or https:// address, e.g. https://book.example.com"
+            )
+        return value
+
     @model_validator(mode="after")
     def _webhooks_are_signed(self) -> Settings:
         if self.webhook_urls and len(self.webhook_secret) < 16:
@@ -266,6 +285,30 @@ class Settings(BaseSettings):
                 f"({RANDOM_VALUE_HINT})"
             )
         return value
+
+    @model_validator(mode="after")
+    def _production_links_and_mail(self) -> Settings:
+        if self.environment is Environment.development:
+            return self
+        problems = []
+        if not self.public_base_url:
+            problems.append(
+                "BOOKING_PUBLIC_BASE_URL must be set outside development: every link in an "
+                "email is built from it (e.g. https://book.example.com)"
+            )
+        if self.notifier.strip() == "console":
+            problems.append(
+                "BOOKING_NOTIFIER=console prints patients' emails to the log and sends nothing: "
+                "development only; use smtp, file or a plug-in (package.module:factory)"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def links_base_url(self) -> str:
+        """Where emailed links point: the configured address, else the one served."""
+        return (self.public_base_url or self.served_base_url or DEVELOPMENT_BASE_URL).rstrip("/")
 
     @property
     def timezone(self) -> ZoneInfo:

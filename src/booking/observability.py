@@ -61,12 +61,24 @@ class Metrics:
             "Hosted-form submissions dropped as spam (the hidden honeypot field was filled).",
             registry=self.registry,
         )
+        self.receipts_skipped = Counter(
+            "booking_receipt_emails_skipped_total",
+            "Request-received emails not sent: the address had its daily cap "
+            "(BOOKING_RECEIPTS_PER_ADDRESS_PER_DAY). The requests themselves were stored.",
+            registry=self.registry,
+        )
         self.outbox = Gauge(
             "booking_outbox_messages",
             "Outbox messages waiting (pending) or given up (dead), read at scrape time.",
             ["status"],
             registry=self.registry,
         )
+
+    def appointment_stored(self, channel: str, *, receipt_skipped: bool) -> None:
+        """One request stored, through ``api`` or the hosted ``form``."""
+        self.appointments_created.labels(channel).inc()
+        if receipt_skipped:
+            self.receipts_skipped.inc()
 
 
 class JsonFormatter(logging.Formatter):

@@ -126,7 +126,7 @@ async def create_appointment(
             session, request=payload, settings=settings, now=clock.now()
         )
         appointment = created.appointment
-        metrics.appointments_created.labels("api").inc()
+        metrics.appointment_stored("api", receipt_skipped=created.receipt_skipped)
         body = AppointmentCreated(
             id=appointment.id,
             reference=appointment.reference,

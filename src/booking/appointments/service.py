@@ -8,6 +8,7 @@ audit trail, all in the caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
@@ -37,8 +38,10 @@ from booking.appointments.schemas import AppointmentCreate
 from booking.config import Settings
 from booking.db import insert_or_ignore
 from booking.errors import FieldError, RequestInvalid
-from booking.notifications.service import queue_notifications
+from booking.notifications import service as notifications
 from booking.providers import service as providers
+
+logger = logging.getLogger("booking.appointments")
 
 # The lifecycle: which statuses each action may start from, and where it leads.
 TRANSITIONS: dict[str, tuple[frozenset[AppointmentStatus], AppointmentStatus]] = {
@@ -76,6 +79,8 @@ class Change:
     reason: str | None = None
     details: dict[str, object] = field(default_factory=dict)
     message_to_patient: str | None = None
+    # False when the patient's email is skipped (the per-address cap on receipts).
+    notify_patient: bool = True
 
 
 # No 0/O, 1/I/L, U or 5/S look-alikes: easy to read out on the phone. 28**8 ≈ 3.8e11 codes.
@@ -87,6 +92,8 @@ _REFERENCE_ATTEMPTS = 5
 class CreatedAppointment:
     appointment: Appointment
     advisory: str | None
+    # The "we received your request" email was not queued: the address reached its daily cap.
+    receipt_skipped: bool = False
 
 
 def list_reasons() -> list[ReasonInfo]:
@@ -143,10 +150,20 @@ async def create_appointment(
         created_at=now,
         updated_at=now,
     )
+    # Checked here, in the request's transaction, so that a skipped email is never queued.
+    receipt = await notifications.receipt_allowed(
+        session, email=patient.email, settings=settings, now=now
+    )
     await _insert_with_unique_reference(session, appointment)
-    _record(session, appointment, "created", None, actor, Change(), settings, now)
+    change = Change(notify_patient=receipt)
+    _record(session, appointment, "created", None, actor, change, settings, now)
     await session.flush()
-    return CreatedAppointment(appointment, advisory_for(request, settings))
+    if not receipt:
+        # The request is stored and the desk told; only the patient's receipt is left out.
+        logger.info(
+            "request %s: receipt email skipped (address over its daily cap)", appointment.reference
+        )
+    return CreatedAppointment(appointment, advisory_for(request, settings), not receipt)
 
 
 async def _insert_with_unique_reference(session: AsyncSession, appointment: Appointment) -> None:
@@ -453,11 +470,13 @@ def _record(
     now: dt.datetime,
 ) -> None:
     """The audit event and the notifications of one change: always together, in one place."""
-    queue_notifications(
+    notifications.queue_notifications(
         session,
         appointment=appointment,
         action=action,
+        source=actor.source,
         message_to_patient=change.message_to_patient,
+        notify_patient=change.notify_patient,
         settings=settings,
         now=now,
     )

@@ -10,14 +10,17 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.appointments.models import Appointment
+from booking.appointments.models import Appointment, EventSource
 from booking.config import Settings
 from booking.db import OUTBOX_WRITTEN
 from booking.notifications.models import Channel, OutboxMessage, OutboxStatus, outbox_messages
+from booking.security import sign
+
+RECEIPT_CAP_WINDOW = dt.timedelta(hours=24)
 
 # The patient's email for each change; changes not listed send the patient nothing.
 PATIENT_EMAIL_FOR = {
@@ -27,6 +30,16 @@ PATIENT_EMAIL_FOR = {
     "declined": "declined",
     "cancelled": "cancelled",
 }
+
+
+def desk_email_for(action: str, source: EventSource) -> str | None:
+    """The front desk hears of what it did not do itself: a new request, a patient's cancel."""
+    if action == "created":
+        return "new_request"
+    if action == "cancelled" and source == EventSource.patient:
+        return "patient_cancelled"
+    return None
+
 
 WEBHOOK_EVENT_FOR = {
     "created": "appointment.requested",
@@ -52,16 +65,52 @@ def visit_fields(appointment: Appointment) -> dict[str, Any]:
     }
 
 
+def recipient_hash(email: str, settings: Settings) -> str:
+    """Keyed with the secret key (an unkeyed hash of a guessable address is the address)."""
+    return sign(settings.secret_key, "receipt-cap", email.strip().lower())
+
+
+async def receipt_allowed(
+    session: AsyncSession, *, email: str, settings: Settings, now: dt.datetime
+) -> bool:
+    """May this address get one more request-received email? At most
+    BOOKING_RECEIPTS_PER_ADDRESS_PER_DAY in any 24 hours, so that the public form cannot be
+    used to mail a stranger over and over. One indexed count, stopped at the cap."""
+    cap = settings.receipts_per_address_per_day
+    if cap == 0:
+        return True
+    table = outbox_messages
+    recent = (
+        select(literal(1))
+        .where(
+            table.c.recipient_hash == recipient_hash(email, settings),
+            table.c.created_at > now - RECEIPT_CAP_WINDOW,
+        )
+        .limit(cap)
+        .subquery()
+    )
+    sent = await session.scalar(select(func.count()).select_from(recent))
+    return (sent or 0) < cap
+
+
 def queue_notifications(
     session: AsyncSession,
     *,
     appointment: Appointment,
     action: str,
+    source: EventSource,
     message_to_patient: str | None,
+    notify_patient: bool = True,
     settings: Settings,
     now: dt.datetime,
 ) -> None:
-    def queue(channel: Channel, event: str, payload: dict[str, Any], target: str = "") -> None:
+    def queue(
+        channel: Channel,
+        event: str,
+        payload: dict[str, Any],
+        target: str = "",
+        recipient: str | None = None,
+    ) -> None:
         session.add(
             OutboxMessage(
                 channel=channel,
@@ -72,14 +121,16 @@ def queue_notifications(
                 payload=payload,
                 next_attempt_at=now,
                 created_at=now,
+                recipient_hash=recipient,
             )
         )
 
     visit = visit_fields(appointment)
-    if action in PATIENT_EMAIL_FOR:
+    if action in PATIENT_EMAIL_FOR and notify_patient:
+        template = PATIENT_EMAIL_FOR[action]
         queue(
             Channel.patient_email,
-            PATIENT_EMAIL_FOR[action],
+            template,
             {
                 **visit,
                 "first_name": appointment.first_name,
@@ -87,9 +138,17 @@ def queue_notifications(
                 "calendar_sequence": appointment.calendar_sequence,
                 "message": message_to_patient,
             },
+            # Only the emails the cap counts carry the hash.
+            recipient=(
+                recipient_hash(appointment.email, settings)
+                if template == "request_received"
+                else None
+            ),
         )
-    if action == "created":
-        queue(Channel.desk_email, "new_request", visit)
+    desk_email = desk_email_for(action, source)
+    if desk_email is not None:
+        # Urgency marks the desk's subject line; webhooks keep to ids, status and times.
+        queue(Channel.desk_email, desk_email, {**visit, "urgent": appointment.is_urgent})
     for url in settings.webhook_urls:
         event = {
             "id": str(uuid.uuid4()),

@@ -233,7 +233,9 @@ async def book_submit(
             now=now,
             actor=appointments.Actor(source=EventSource.web),
         )
-        request.app.state.metrics.appointments_created.labels("form").inc()
+        request.app.state.metrics.appointment_stored(
+            "form", receipt_skipped=created.receipt_skipped
+        )
         return render(
             request,
             "book_thanks.html",
