@@ -2,6 +2,9 @@
 # Build:   docker build -t booking .
 # Migrate: docker run --rm --env-file .env booking booking migrate      (a one-off, before serving)
 # Serve:   docker run --env-file .env -p 8000:8000 booking
+# Without BOOKING_SECRET_KEY (development, SQLite) a random key is generated once into
+# /var/lib/booking/booking.db.secret: keep that folder on a volume (-v booking:/var/lib/booking)
+# so the database and its key survive the container. Production needs BOOKING_SECRET_KEY.
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src

@@ -27,16 +27,21 @@ def booking_env(database_url: str, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKING_")}
     env["BOOKING_DATABASE_URL"] = database_url
     env["BOOKING_PUBLIC_RATE_LIMIT"] = "0"
+    env["BOOKING_RECEIPTS_PER_ADDRESS_PER_DAY"] = "0"  # tests send many requests from one address
     env["PYTHONUNBUFFERED"] = "1"
+    if database_url.startswith("postgres"):
+        # PostgreSQL needs a shared key even in development; SQLite servers generate theirs.
+        env["BOOKING_SECRET_KEY"] = "tests-only-postgresql-Hc7Wm2Qx9Lb4Vz6Rt1Np8Ks3"
     env.update({f"BOOKING_{name.upper()}": value for name, value in settings.items()})
     return env
 
 
 @contextmanager
 def running_servers(
-    database_url: str, workdir: Path, count: int = 1, **settings: str
+    database_url: str, workdir: Path, count: int = 1, workers: int = 1, **settings: str
 ) -> Iterator[list[str]]:
-    """Start ``count`` servers on one database; yield their base URLs; stop them."""
+    """Start ``count`` servers (of ``workers`` processes each) on one database; yield their base
+    URLs; stop them. Each has BOOKING_PUBLIC_BASE_URL set to its address unless told otherwise."""
     processes: list[subprocess.Popen[str]] = []
     urls = []
     try:
@@ -44,10 +49,12 @@ def running_servers(
             port = free_port()
             # A file, not a pipe: nobody reads a pipe, and a full one blocks the server.
             log = workdir / f"serve-{number}-{port}.log"
+            command = [BOOKING, "serve", "--host", "127.0.0.1", "--port", str(port)]
+            command += ["--workers", str(workers)]
             with log.open("w") as output:
                 processes.append(
                     subprocess.Popen(
-                        [BOOKING, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                        command,
                         cwd=workdir,
                         env=booking_env(
                             database_url,

@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import json
+import stat
 import subprocess
 from pathlib import Path
 
 import httpx
+import jwt
+import pytest
 
+from booking.staff.tokens import ALGORITHM, signing_key
 from tests.conftest import _ensure_database, postgres_database_url
 from tests.factories import appointment_request
 from tests.servers import BOOKING, booking_env, free_port, next_open_day, running_servers
 
 
-def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str], cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [BOOKING, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        [BOOKING, *args],
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -68,6 +81,7 @@ def test_openapi_prints_the_spec(tmp_path: Path) -> None:
 
 def test_staff_accounts_are_managed_from_the_command_line(tmp_path: Path) -> None:
     env = booking_env(f"sqlite:///{tmp_path / 'staff.db'}")
+    assert run("migrate", env=env).returncode == 0
 
     def staff(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -103,8 +117,105 @@ def test_staff_accounts_are_managed_from_the_command_line(tmp_path: Path) -> Non
     assert "admin@practice.example\tadmin\tactive\tAda" in staff("list").stdout
     reset = staff("reset-password", "admin@practice.example", "--password-stdin", password="y" * 14)
     assert reset.returncode == 0, reset.stderr
-    assert staff("deactivate", "admin@practice.example").returncode == 0
-    assert "admin@practice.example\tadmin\tdeactivated" in staff("list").stdout
+    last_admin = staff("deactivate", "admin@practice.example")
+    assert last_admin.returncode == 1
+    assert "last active admin" in last_admin.stderr
+    assert "admin@practice.example\tadmin\tactive" in staff("list").stdout
+    clerk = staff("create", "clerk@practice.example", "--password-stdin", password="z" * 12)
+    assert clerk.returncode == 0, clerk.stderr
+    assert staff("deactivate", "clerk@practice.example").returncode == 0
+    assert "clerk@practice.example\tfront_desk\tdeactivated" in staff("list").stdout
+    ended = staff("end-sessions", "admin@practice.example")
+    assert ended.returncode == 0, ended.stderr
+    assert "ended 0 desk session(s)" in ended.stdout
+    garbled = staff("create", "x@practice.example", "--name", "Ada\x1b[2J", "--password-stdin")
+    assert garbled.returncode == 2
+    assert "control characters" in garbled.stderr
     missing = staff("deactivate", "nobody@practice.example")
     assert missing.returncode == 1
     assert "no staff account" in missing.stderr
+
+
+PASSWORD = "a long enough password"
+
+
+@pytest.mark.parametrize(
+    ("command", "stdin"),
+    [
+        (["staff", "create", "clerk@practice.example", "--password-stdin"], PASSWORD + "\n"),
+        (["staff", "list"], None),
+        (["staff", "deactivate", "clerk@practice.example"], None),
+        (["staff", "reset-password", "clerk@practice.example", "--password-stdin"], PASSWORD),
+        (["worker", "--once"], None),
+        (["outbox", "list"], None),
+        (["outbox", "retry", "--all-dead"], None),
+        (["purge", "--dry-run"], None),
+    ],
+)
+def test_commands_refuse_to_create_a_second_sqlite_database(
+    tmp_path: Path, command: list[str], stdin: str | None
+) -> None:
+    """Run from the wrong folder, a command must not make an empty booking.db there."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run(*command, env=booking_env("sqlite:///booking.db"), cwd=elsewhere, stdin=stdin)
+    assert result.returncode != 0
+    assert str(elsewhere / "booking.db") in result.stderr  # where it looked, absolute
+    assert "BOOKING_DATABASE_URL" in result.stderr
+    assert "booking migrate" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(elsewhere.iterdir()) == []  # no database, no secret file
+
+
+def test_migrate_creates_a_sqlite_database_on_purpose(tmp_path: Path) -> None:
+    env = booking_env("sqlite:///booking.db")
+    assert run("migrate", env=env, cwd=tmp_path).returncode == 0
+    created = run(
+        "staff", "create", "clerk@practice.example", "--password-stdin",
+        env=env, cwd=tmp_path, stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "clerk@practice.example" in run("staff", "list", env=env, cwd=tmp_path).stdout
+
+
+def test_without_a_secret_key_serve_generates_one_that_every_process_shares(
+    tmp_path: Path,
+) -> None:
+    """No BOOKING_SECRET_KEY (as the Dockerfile runs it): a random secret, kept in a private
+    file beside the database; two servers accept each other's tokens, and a token signed with
+    the old placeholder `change-me` opens nothing."""
+    database = tmp_path / "booking.db"
+    env = booking_env(f"sqlite:///{database}")
+    assert "BOOKING_SECRET_KEY" not in env
+    assert run("migrate", env=env).returncode == 0
+    created = run(
+        "staff", "create", "admin@practice.example", "--role", "admin", "--password-stdin",
+        env=env, stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+
+    with running_servers(f"sqlite:///{database}", tmp_path, count=2) as [first, second]:
+        secret_file = tmp_path / "booking.db.secret"
+        assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+        secret = secret_file.read_text().strip()
+        assert len(secret) >= 43
+        assert secret != "change-me"
+
+        signed_in = httpx.post(
+            first + "/api/v1/auth/token",
+            data={"username": "admin@practice.example", "password": PASSWORD},
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        token = signed_in.json()["access_token"]
+        listed = httpx.get(
+            second + "/api/v1/appointments", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert listed.status_code == 200, listed.text
+
+        claims = jwt.decode(token, options={"verify_signature": False})
+        for placeholder in ("change-me", ""):
+            forged = jwt.encode(claims, signing_key(placeholder), algorithm=ALGORITHM)
+            refused = httpx.get(
+                second + "/api/v1/appointments", headers={"Authorization": f"Bearer {forged}"}
+            )
+            assert refused.status_code == 401

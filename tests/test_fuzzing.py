@@ -9,9 +9,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+from uuid import uuid4
 
 import httpx
+import pytest
 
+from tests.helpers import assert_problem
 from tests.servers import BOOKING, booking_env, running_servers
 
 ROOT = Path(__file__).parents[1]
@@ -83,3 +87,38 @@ def test_schemathesis_finds_nothing_signed_in_or_anonymous(
     for run in (signed_in, anonymous):
         assert " passed" in run.stdout
     assert "unhandled" not in log  # no 500 was hidden behind an accepted status
+
+
+# Inputs the fuzzers (and a tester's hands) once turned into 500s. The service must answer each
+# with a 4xx problem on both databases; replayed here on every run, quickly, in process.
+FOUND_CURSOR = "0001-01-01T00:00:00+14:00"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        (
+            "POST",
+            "/api/v1/staff",
+            {"email": "nul@practice.example", "display_name": "A\x00", "password": "x" * 12},
+            "display_name",
+        ),
+        ("POST", "/api/v1/providers", {"name": "Dr.\x00"}, "name"),
+        ("GET", "/api/v1/appointments?cursor={cursor}", None, "cursor"),
+    ],
+    ids=["NUL in a staff name", "NUL in a provider name", "cursor before UTC begins"],
+)
+async def test_inputs_that_once_were_500s_are_422s_naming_the_field(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    field: str,
+) -> None:
+    from booking.appointments.listing import ListFilters, SortOrder, encode_cursor
+
+    cursor = encode_cursor(SortOrder.triage, ListFilters(), [False, FOUND_CURSOR, str(uuid4())])
+    response = await client.request(method, path.format(cursor=cursor), json=body, headers=admin)
+    problem = assert_problem(response, 422)
+    assert [error["field"] for error in problem["errors"]] == [field]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -124,15 +127,15 @@ async def test_readyz_says_503_when_the_outbox_is_backlogged(
         assert problem["checks"]["outbox"] == "backlogged"
 
 
-async def test_metrics_count_requests_by_route_reasons_and_the_outbox(
+async def test_metrics_count_requests_by_route_channel_and_the_outbox(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     await client.post("/api/v1/appointments", json=appointment_request(reason_code="sciatica"))
     await client.get("/api/v1/appointments/00000000-0000-4000-8000-000000000001")
-    metrics = await client.get("/metrics")
+    metrics = await client.get("/metrics")  # open in development without a token
     assert metrics.headers["content-type"].startswith("text/plain")
     text = metrics.text
-    assert 'booking_appointment_requests_total{reason_code="sciatica"} 1.0' in text
+    assert 'booking_appointment_requests_total{channel="api"} 1.0' in text
     assert (
         'booking_http_requests_total{method="POST",route="/api/v1/appointments",status="201"} 1.0'
         in text
@@ -180,3 +183,81 @@ def test_log_lines_are_json_with_the_request_id() -> None:
     assert line["message"] == "hello w"
     assert line["request_id"] == "req-42"
     assert line["level"] == "info"
+
+
+async def test_metrics_never_tell_a_reason_code_nor_when_a_series_began(
+    client: httpx.AsyncClient,
+) -> None:
+    """Reason codes are health data: with a timestamp (the `_created` series) or two scrapes
+    around one request, a reason-code label dates one patient's reason."""
+    await client.post(
+        "/api/v1/appointments", json=appointment_request(reason_code="mood_related_pain")
+    )
+    text = (await client.get("/metrics")).text
+    assert "booking_appointment_requests_total" in text
+    assert "reason_code" not in text
+    assert "mood_related_pain" not in text
+    assert "_created" not in text
+
+
+def production_settings(database_url: str, tmp_path: Path, **overrides: str) -> Settings:
+    return make_settings(
+        database_url,
+        environment="production",
+        secret_key=secrets.token_urlsafe(32),
+        public_base_url="https://book.spine.example",
+        notifier="file",
+        mail_dir=str(tmp_path / "mail"),
+        **overrides,
+    )
+
+
+async def test_metrics_are_off_in_production_without_a_token(
+    database_url: str, clock: FrozenClock, tmp_path: Path
+) -> None:
+    async for client in client_for(production_settings(database_url, tmp_path), clock):
+        assert_problem(await client.get("/metrics"), 404)
+        assert_problem(
+            await client.get("/metrics", headers={"Authorization": "Bearer anything-at-all"}), 404
+        )
+
+
+async def test_metrics_need_the_bearer_token_in_production(
+    database_url: str, clock: FrozenClock, tmp_path: Path
+) -> None:
+    token = secrets.token_urlsafe(24)
+    settings = production_settings(database_url, tmp_path, metrics_token=token)
+    async for client in client_for(settings, clock):
+        for authorization in [None, "Bearer wrong-token-wrong-token", f"Basic {token}", token]:
+            headers = {"Authorization": authorization} if authorization else {}
+            refused = await client.get("/metrics", headers=headers)
+            assert_problem(refused, 401)
+            assert refused.headers["www-authenticate"].startswith("Bearer")
+            assert "booking_" not in refused.text
+        scraped = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert scraped.status_code == 200
+        assert "booking_http_requests_total" in scraped.text
+
+
+async def test_the_api_docs_load_everything_from_this_origin(client: httpx.AsyncClient) -> None:
+    """/docs and /redoc used to load Swagger UI and ReDoc from a CDN: blank offline."""
+    for page_path in ["/docs", "/redoc", "/docs/oauth2-redirect"]:
+        page = await client.get(page_path)
+        assert page.status_code == 200
+        policy = page.headers["content-security-policy"]
+        assert "http" not in policy  # no other origin, CDN or fonts
+        script_src = next(part for part in policy.split(";") if "script-src" in part)
+        assert "'unsafe-inline'" not in script_src
+        for asset in re.findall(r'(?:src|href)="([^"]+)"', page.text):
+            assert urlsplit(asset).netloc == "", asset
+            assert asset.startswith("/"), asset
+            loaded = await client.get(asset)
+            assert loaded.status_code == 200, asset
+            assert len(loaded.content) > 300, asset
+    page = (await client.get("/docs")).text
+    assert "/docs/assets/swagger-ui-bundle.js" in page
+    assert "/docs/assets/redoc.standalone.js" in (await client.get("/redoc")).text
+    favicon = await client.get("/favicon.ico")
+    assert favicon.headers["content-type"] == "image/svg+xml"
+    assert favicon.text.startswith("<svg")
+    assert '<link rel="icon" href="/favicon.ico"' in (await client.get("/book")).text

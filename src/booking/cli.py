@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import ipaddress
 import json
 import logging
+import os
+import secrets
 import signal
 import sys
 import uuid
@@ -15,12 +18,20 @@ from typing import Any, TypeVar
 import click
 import httpx
 import uvicorn
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from booking import migrations
+from booking.appointments.schemas import ShortLine
 from booking.clock import SystemClock
-from booking.config import LogFormat, Settings, SettingsError, load_settings
+from booking.config import (
+    LogFormat,
+    Settings,
+    SettingsError,
+    load_settings,
+    resolve_secret_key,
+)
 from booking.db import create_engine, create_sessionmaker
 from booking.errors import DomainError
 from booking.notifications import service as notifications
@@ -34,11 +45,37 @@ from booking.staff.models import StaffAccount, StaffRole
 T = TypeVar("T")
 
 
-def _settings() -> Settings:
+def _read_settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _with_secret_key(settings: Settings) -> Settings:
+    try:
+        return resolve_secret_key(settings)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _settings() -> Settings:
+    """Settings for a command that works on an existing database (all but serve and migrate).
+
+    SQLite creates a missing file when asked to open it: run from the wrong folder, `booking
+    staff create` would put the account in a new, empty database nobody serves. Refuse instead.
+    """
+    settings = _read_settings()
+    path = settings.sqlite_path
+    if path is not None and not path.exists():
+        raise click.ClickException(
+            f"there is no database at {path}, and this command does not create one.\n"
+            "  Point BOOKING_DATABASE_URL at the database the service uses "
+            "(e.g. BOOKING_DATABASE_URL=sqlite:////srv/booking/booking.db),\n"
+            f"  or run the command from the folder that holds {path.name},\n"
+            "  or create a new, empty database on purpose with `booking migrate`."
+        )
+    return _with_secret_key(settings)
 
 
 def _with_engine(settings: Settings, work: Callable[..., Awaitable[T]], *args: object) -> T:
@@ -86,9 +123,18 @@ def serve(host: str, port: int, workers: int) -> None:
     On SQLite the database is migrated first, so one box needs no setup. On PostgreSQL, where
     several replicas may start at once, migrations are a separate step: `booking migrate`.
     """
-    settings = _settings()
+    settings = _read_settings()
     _ready_database(settings)
-    click.echo(f"booking: serving on http://{host}:{port} ({workers} worker(s))", err=True)
+    # Generated (in development) before the workers start, so that they all read one file.
+    _with_secret_key(settings)
+    served = served_base_url(host, port)
+    if not settings.public_base_url:
+        # Development (production refuses an empty base URL): links in emails follow the
+        # address served. An environment variable, not a global: with --workers > 1 uvicorn
+        # imports the app afresh in each worker process, and those read their Settings.
+        os.environ["BOOKING_SERVED_BASE_URL"] = served
+    click.echo(f"booking: serving on {served} ({workers} worker(s))", err=True)
+    click.echo(f"booking: links in emails point to {settings.public_base_url or served}", err=True)
     uvicorn.run(
         "booking.main:create_app_from_environment",
         factory=True,
@@ -99,6 +145,9 @@ def serve(host: str, port: int, workers: int) -> None:
         http="auto",
         server_header=False,
         timeout_graceful_shutdown=20,
+        # uvicorn kills a --workers child that does not answer its health check within 5 s and
+        # starts another: on a busy box a child still starting up was killed over and over.
+        timeout_worker_healthcheck=30,
         # uvicorn's access log prints query strings (a desk search is a patient's name);
         # booking.access logs route templates instead.
         access_log=False,
@@ -107,6 +156,18 @@ def serve(host: str, port: int, workers: int) -> None:
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
     )
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The address a browser on this machine opens for ``--host``/``--port``."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"http://{host}:{port}"  # a name, e.g. localhost
+    if address.is_unspecified:  # 0.0.0.0 or ::, every interface: this machine's loopback
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{shown}:{port}"
 
 
 def _log_config(settings: Settings) -> dict[str, Any]:
@@ -125,8 +186,8 @@ def _log_config(settings: Settings) -> dict[str, Any]:
 @main.command()
 @click.option("--revision", default="head", show_default=True)
 def migrate(revision: str) -> None:
-    """Apply the database migrations (to the latest by default)."""
-    settings = _settings()
+    """Apply the database migrations (to the latest by default); creates a new SQLite file."""
+    settings = _read_settings()
     _with_engine(settings, migrations.upgrade, revision)
     click.echo("booking: database migrated to " + revision, err=True)
 
@@ -136,7 +197,9 @@ def openapi() -> None:
     """Print the OpenAPI document."""
     from booking.main import create_app
 
-    click.echo(json.dumps(create_app(_settings()).openapi(), indent=2, ensure_ascii=False))
+    # The document signs nothing: a throwaway key rather than a secret file in this folder.
+    settings = _read_settings().model_copy(update={"secret_key": secrets.token_urlsafe(32)})
+    click.echo(json.dumps(create_app(settings).openapi(), indent=2, ensure_ascii=False))
 
 
 @main.group()
@@ -179,6 +242,12 @@ def _by_email(email: str) -> Callable[[AsyncSession], Awaitable[StaffAccount]]:
 @click.option("--password-stdin", is_flag=True, help="Read the password from one line of stdin.")
 def staff_create(email: str, role: str, display_name: str, password_stdin: bool) -> None:
     """Create a staff account."""
+    if display_name:
+        try:
+            display_name = TypeAdapter(ShortLine).validate_python(display_name)
+        except ValidationError as error:
+            message = error.errors()[0]["msg"].removeprefix("Value error, ")
+            raise click.BadParameter(message, param_hint="--name") from None
     settings = _settings()
     _ready_database(settings)
     password = _read_password(password_stdin)
@@ -220,7 +289,24 @@ def staff_deactivate(email: str) -> None:
         )
 
     _in_transaction(settings, deactivate)
-    click.echo(f"deactivated {email}")
+    click.echo(f"deactivated {email}; its desk sessions and tokens ended")
+
+
+@staff.command("end-sessions")
+@click.argument("email")
+def staff_end_sessions(email: str) -> None:
+    """Sign an account out everywhere: desk sessions end, tokens stop working."""
+    settings = _settings()
+    _ready_database(settings)
+
+    async def end(session: AsyncSession) -> int:
+        account = await _by_email(email)(session)
+        return await staff_service.end_sessions(
+            session, staff_id=account.id, now=SystemClock().now()
+        )
+
+    ended = _in_transaction(settings, end)
+    click.echo(f"ended {ended} desk session(s) of {email}; its tokens stopped working")
 
 
 @staff.command("reset-password")
@@ -253,6 +339,13 @@ def worker(once: bool) -> None:
     settings = _settings()
     _ready_database(settings)
     notifier = load_notifier(settings)
+    if not settings.public_base_url:
+        # A worker serves no port to follow; development only (production requires the setting).
+        click.echo(
+            f"booking worker: BOOKING_PUBLIC_BASE_URL is not set; links in emails point to "
+            f"{settings.links_base_url} (the default of `booking serve`)",
+            err=True,
+        )
 
     async def run(engine: AsyncEngine) -> int:
         async with httpx.AsyncClient(timeout=10) as http:

@@ -6,7 +6,12 @@ Nothing else in the code reads ``os.environ``: everything is passed a ``Settings
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
+import secrets
+from collections import Counter
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,9 +21,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-PLACEHOLDER_SECRET_KEYS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-key"})
+PLACEHOLDER_SECRET_KEYS = frozenset({"change-me", "changeme", "secret", "dev-secret-key"})
+# Words of the placeholders people paste and repeat to reach 32 characters.
+PLACEHOLDER_WORDS = ("change", "secret", "password", "placeholder", "example", "default")
+MIN_SECRET_KEY_BITS = 90  # a 32-character hex secret (128 random bits) scores 96 or more
+MIN_METRICS_TOKEN_LENGTH = 16
+RANDOM_VALUE_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# Where links point in development when nothing says otherwise: `booking serve`'s default port.
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:8000"
 
 
 class SmtpSecurity(StrEnum):
@@ -99,8 +112,15 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.development
     database_url: str = "sqlite:///booking.db"
-    secret_key: str = "change-me"  # noqa: S105  (refused outside development)
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Empty: in development a random one is generated and kept beside the SQLite database
+    # (resolve_secret_key); production requires a real one.
+    secret_key: str = ""
+    # Where patients and staff reach the service; required in production. Empty in development:
+    # links follow the address `booking serve` actually serves (``served_base_url``).
+    public_base_url: str = ""
+    # Not an operator setting: `booking serve` sets it for the app it starts (every worker
+    # process reads it from the environment) when BOOKING_PUBLIC_BASE_URL is empty.
+    served_base_url: str = ""
 
     practice_name: str = "Spine Practice"
     practice_phone: str = "+1 312 555 0100"
@@ -125,6 +145,8 @@ class Settings(BaseSettings):
     mail_from: str = "booking@localhost"
     front_desk_email: str = "front-desk@localhost"
     manage_link_days: int = Field(default=60, ge=1, le=365)
+    # "We received your request" emails to one address in any 24 hours; 0: no cap.
+    receipts_per_address_per_day: int = Field(default=3, ge=0, le=1000)
 
     webhook_urls: Annotated[list[str], NoDecode] = []
     webhook_secret: str = ""
@@ -134,7 +156,11 @@ class Settings(BaseSettings):
     outbox_batch_size: int = Field(default=50, ge=1, le=1000)
 
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    sign_in_failures_per_account: str = "5/15minutes"
+    desk_session_hours: int = Field(default=12, ge=1, le=24 * 7)
+    # Tight per (account, client), so a guesser locks out only themselves; a high ceiling per
+    # account against guessing from many addresses; and per client against trying many accounts.
+    sign_in_failures_per_account_and_client: str = "5/15minutes"
+    sign_in_failures_per_account: str = "100/15minutes"
     sign_in_failures_per_client: str = "20/15minutes"
     rate_limit_storage_url: str = "memory://"
 
@@ -149,6 +175,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     idempotency_key_ttl_hours: int = Field(default=24, ge=1)
+    # Bearer token for /metrics. Empty: /metrics is open in development and off in production.
+    metrics_token: str = ""
 
     @field_validator(
         "open_weekdays",
@@ -161,6 +189,11 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_commas(value)
+
+    @field_validator("secret_key", "metrics_token", mode="before")
+    @classmethod
+    def _stripped(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("open_weekdays")
     @classmethod
@@ -183,7 +216,10 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "sign_in_failures_per_account", "sign_in_failures_per_client", "public_rate_limit"
+        "sign_in_failures_per_account_and_client",
+        "sign_in_failures_per_account",
+        "sign_in_failures_per_client",
+        "public_rate_limit",
     )
     @classmethod
     def _valid_rate(cls, value: str) -> str:
@@ -219,6 +255,15 @@ class Settings(BaseSettings):
                 raise ValueError("must be http:// or https:// addresses, separated by commas")
         return value
 
+    @field_validator("public_base_url", "served_base_url")
+    @classmethod
+    def _http_base_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "must be an http:// or https:// address, e.g. https://book.example.com"
+            )
+        return value
+
     @model_validator(mode="after")
     def _webhooks_are_signed(self) -> Settings:
         if self.webhook_urls and len(self.webhook_secret) < 16:
@@ -229,15 +274,55 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _real_secret_outside_development(self) -> Settings:
-        if self.environment is not Environment.development and (
-            self.secret_key.strip().lower() in PLACEHOLDER_SECRET_KEYS or len(self.secret_key) < 32
-        ):
+    def _no_known_secret(self) -> Settings:
+        if self.secret_key.lower() in PLACEHOLDER_SECRET_KEYS:
             raise ValueError(
-                "BOOKING_SECRET_KEY must be set to a random value of at least 32 characters "
-                "outside development (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                "BOOKING_SECRET_KEY is a well-known placeholder: anyone could sign tokens with it. "
+                "Leave it unset in development (one is generated), or set a random value "
+                f"({RANDOM_VALUE_HINT})"
+            )
+        if self.environment is Environment.development:
+            return self
+        if len(self.secret_key) < 32 or looks_guessable(self.secret_key):
+            raise ValueError(
+                "BOOKING_SECRET_KEY must be a random value of at least 32 characters outside "
+                f"development; this one is missing, short or guessable ({RANDOM_VALUE_HINT})"
             )
         return self
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_metrics_token(cls, value: str) -> str:
+        if value and len(value) < MIN_METRICS_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_METRICS_TOKEN_LENGTH} random characters "
+                f"({RANDOM_VALUE_HINT})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _production_links_and_mail(self) -> Settings:
+        if self.environment is Environment.development:
+            return self
+        problems = []
+        if not self.public_base_url:
+            problems.append(
+                "BOOKING_PUBLIC_BASE_URL must be set outside development: every link in an "
+                "email is built from it (e.g. https://book.example.com)"
+            )
+        if self.notifier.strip() == "console":
+            problems.append(
+                "BOOKING_NOTIFIER=console prints patients' emails to the log and sends nothing: "
+                "development only; use smtp, file or a plug-in (package.module:factory)"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def links_base_url(self) -> str:
+        """Where emailed links point: the configured address, else the one served."""
+        return (self.public_base_url or self.served_base_url or DEVELOPMENT_BASE_URL).rstrip("/")
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -252,6 +337,16 @@ class Settings(BaseSettings):
         return self.async_database_url.get_backend_name() == "sqlite"
 
     @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, absolute; None for PostgreSQL or an in-memory database."""
+        if not self.is_sqlite:
+            return None
+        database = self.async_database_url.database
+        if not database or database == ":memory:":
+            return None
+        return Path(database).absolute()
+
+    @property
     def opening_times(self) -> tuple[dt.time, dt.time]:
         return parse_opening_hours(self.opening_hours)
 
@@ -260,8 +355,86 @@ class Settings(BaseSettings):
         return frozenset(WEEKDAY_NAMES.index(day) for day in self.open_weekdays)
 
 
+def estimated_entropy_bits(value: str) -> float:
+    """Shannon entropy of the characters, times the length: a rough estimate that is low for
+    repeated or few distinct characters (32 x ``a`` scores 0, a token_urlsafe(32) about 200)."""
+    counts = Counter(value).values()
+    return -sum(count * math.log2(count / len(value)) for count in counts)
+
+
+def looks_guessable(secret: str) -> bool:
+    lowered = secret.lower()
+    repeats_a_shorter_value = secret in (secret + secret)[1:-1]
+    return (
+        any(word in lowered for word in PLACEHOLDER_WORDS)
+        or repeats_a_shorter_value
+        or estimated_entropy_bits(secret) < MIN_SECRET_KEY_BITS
+    )
+
+
 class SettingsError(Exception):
     """Start-up refused: the message names every bad setting and why."""
+
+
+def secret_key_file(settings: Settings) -> Path | None:
+    """Where a development secret lives: beside the SQLite database, so that every process on
+    that database (the workers of `serve`, `booking worker`, the CLI) signs with the same one."""
+    path = settings.sqlite_path
+    return None if path is None else path.with_name(path.name + ".secret")
+
+
+def resolve_secret_key(settings: Settings) -> Settings:
+    """The settings with a secret key: BOOKING_SECRET_KEY when set; in development on SQLite
+    one generated once (random, 0600 file beside the database); never a known value.
+
+    PostgreSQL needs BOOKING_SECRET_KEY even in development: its processes may run on several
+    machines, and a file on each would make tokens from one replica fail on the next.
+    """
+    if settings.secret_key:
+        return settings
+    if not settings.is_sqlite:
+        raise SettingsError(
+            "invalid configuration:\n  BOOKING_SECRET_KEY must be set when the database is "
+            f"PostgreSQL, in development too: every process must sign with the same key "
+            f"({RANDOM_VALUE_HINT})"
+        )
+    path = secret_key_file(settings)
+    if path is None:  # an in-memory database dies with the process, and so may its secret
+        return settings.model_copy(update={"secret_key": secrets.token_urlsafe(32)})
+    try:
+        secret = _read_or_create_secret(path)
+    except OSError as error:
+        raise SettingsError(
+            f"cannot keep the generated secret key in {path} ({error.strerror or error}); "
+            "set BOOKING_SECRET_KEY instead"
+        ) from None
+    return settings.model_copy(update={"secret_key": secret})
+
+
+def _read_or_create_secret(path: Path) -> str:
+    """Read the secret file, or create it: written in full under a temporary name, then linked
+    into place, which fails when the file exists (O_EXCL semantics): two processes starting at
+    once never see a half-written file, and both end up with the winner's secret."""
+    if not path.exists():
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w", encoding="ascii") as file:
+                file.write(secrets.token_urlsafe(32) + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process was first: use its secret
+        finally:
+            temporary.unlink(missing_ok=True)
+    secret = path.read_text(encoding="utf-8", errors="replace").strip()
+    if len(secret) < 32:
+        raise SettingsError(
+            f"the secret key file {path} is damaged; delete it to generate a new one "
+            "(everyone signed in is signed out) or set BOOKING_SECRET_KEY"
+        )
+    return secret
 
 
 def load_settings(**overrides: object) -> Settings:

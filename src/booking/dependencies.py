@@ -6,7 +6,7 @@ All ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool (~
 from __future__ import annotations
 
 from email.message import Message
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +29,31 @@ async def get_clock(request: Request) -> Clock:
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     return sessionmaker
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (the proxy's forwarded one only from BOOKING_TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def no_store(request: Request) -> None:
+    """A router dependency for responses with patient data: SecurityHeadersMiddleware adds
+    ``Cache-Control: no-store`` to whatever the route answers (a model, a Response, a replayed
+    idempotent response, an error), so no browser or proxy keeps a copy."""
+    request.state.no_store = True
+
+
+# Declares the header in OpenAPI; pass as the router's ``responses``.
+NO_STORE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "Cache-Control": {
+                "description": "`no-store`: the response holds patient data.",
+                "schema": {"type": "string", "enum": ["no-store"]},
+            }
+        }
+    }
+}
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

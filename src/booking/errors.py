@@ -121,7 +121,10 @@ class Problem(BaseModel):
 class ProblemFieldError(BaseModel):
     field: str = Field(examples=["patient.email"], description="Dotted path of the bad field.")
     pointer: str = Field(examples=["#/patient/email"], description="JSON Pointer to the field.")
-    message: str = Field(examples=["must be a valid email address"])
+    message: str = Field(
+        examples=["Enter an email address like name@example.com."],
+        description="For the public request body, written for the patient: show it as it is.",
+    )
 
 
 class ValidationProblem(Problem):
@@ -304,12 +307,12 @@ _EXAMPLES: dict[int, dict[str, Any]] = {
             {
                 "field": "patient.email",
                 "pointer": "#/patient/email",
-                "message": "must be a valid email address",
+                "message": "Enter an email address like name@example.com.",
             },
             {
                 "field": "preferred_windows.0.date",
                 "pointer": "#/preferred_windows/0/date",
-                "message": "the practice is closed on Saturdays",
+                "message": "The practice is closed on Saturdays; choose another day.",
             },
         ],
     },

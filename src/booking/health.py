@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import hmac
+
+from fastapi import APIRouter, Depends, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from booking import migrations
+from booking.config import Environment
 from booking.dependencies import SettingsDep
 from booking.errors import problem_payload, problem_response, problem_responses, problem_type
 from booking.notifications.models import OutboxStatus, outbox_messages
+from booking.staff.errors import NotAuthenticated
 
 router = APIRouter(tags=["operations"])
 
@@ -65,16 +70,36 @@ async def readyz(request: Request, settings: SettingsDep) -> Response:
     return problem_response(payload)
 
 
+async def metrics_access(request: Request, settings: SettingsDep) -> None:
+    """With BOOKING_METRICS_TOKEN set, only its bearer may scrape; without it, /metrics is open
+    in development and does not exist in production."""
+    if not settings.metrics_token:
+        if settings.environment is Environment.production:
+            raise HTTPException(404)
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), settings.metrics_token.encode()
+    ):
+        raise NotAuthenticated("Send Authorization: Bearer <BOOKING_METRICS_TOKEN>.")
+
+
 @router.get(
     "/metrics",
     operation_id="getMetrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    dependencies=[Depends(metrics_access)],
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+        **problem_responses(401, 404),
+    },
 )
 async def metrics(request: Request) -> Response:
-    """Requests and latency by route template, requests by reason code, outbox pending and
-    dead, rate-limited and spam counts. Per process: scrape every replica."""
+    """Requests and latency by route template, appointment requests by channel, outbox pending
+    and dead, rate-limited and spam counts. Per process: scrape every replica. In production it
+    needs `Authorization: Bearer <BOOKING_METRICS_TOKEN>`, and is off (404) without that
+    setting."""
     registry = request.app.state.metrics
     try:
         for status, count in (await _outbox_counts(request)).items():

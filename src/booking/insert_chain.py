@@ -38,6 +38,8 @@ class Link:
     ``conflict``: the unique columns whose clash means "do not insert" (ON CONFLICT DO
     NOTHING), or, with ``replace_when``, "replace the old row only when this holds" (an expired
     key). ``after``: the index of the link that must have been inserted for this one to be.
+    ``when``: a condition the row is inserted under (evaluated by the database, in the same
+    statement).
     """
 
     table: Table
@@ -45,6 +47,7 @@ class Link:
     conflict: tuple[str, ...] = ()
     replace_when: ColumnElement[bool] | None = None
     after: int | None = None
+    when: ColumnElement[bool] | None = None
 
 
 @dataclass(slots=True)
@@ -70,13 +73,19 @@ class InsertChain:
             bindparam(self._param(index, name), type_=link.table.c[name].type)
             for name in link.columns
         ]
-        if link.after is not None and dialect == "postgresql":
-            # INSERT … SELECT <values> FROM <the link it depends on>: no row there, none here.
+        depends = link.after is not None and dialect == "postgresql"
+        if depends or link.when is not None:
+            # INSERT … SELECT <values> WHERE <it holds>: the row goes in only then.
             source = select(*(p.label(n) for p, n in zip(params, link.columns, strict=True)))
-            statement = statement.from_select(
-                list(link.columns),
-                source.where(exists(select(literal_column("1")).select_from(ctes[link.after]))),
-            )
+            if depends:
+                assert link.after is not None
+                # … and only when the link it depends on went in.
+                source = source.where(
+                    exists(select(literal_column("1")).select_from(ctes[link.after]))
+                )
+            if link.when is not None:
+                source = source.where(link.when)
+            statement = statement.from_select(list(link.columns), source)
         else:
             statement = statement.values(dict(zip(link.columns, params, strict=True)))
         if link.conflict and link.replace_when is not None:

@@ -15,10 +15,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
 from booking import __version__
+from booking.api_docs import install_api_docs
 from booking.appointments.routes import desk_router as appointments_desk_router
 from booking.appointments.routes import public_router as appointments_public_router
 from booking.clock import Clock, SystemClock
-from booking.config import Settings, load_settings
+from booking.config import Settings, load_settings, resolve_secret_key
 from booking.db import create_engine, create_sessionmaker
 from booking.errors import Problem, ValidationProblem, install_problem_handlers
 from booking.health import router as health_router
@@ -47,7 +48,7 @@ POST to make retries safe.
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    settings = settings or load_settings()
+    settings = resolve_secret_key(settings or load_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +88,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        # Served by install_api_docs from installed assets instead of FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
@@ -106,6 +110,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(web_book.router)
     app.include_router(web_manage.router)
     app.mount("/static", StaticFiles(packages=[("booking.web", "static")]), name="static")
+    docs_policy = install_api_docs(app)
 
     async def to_sign_in(request: Request, error: Exception) -> Response:
         return RedirectResponse("/desk/login", status_code=303)
@@ -125,7 +130,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             max_age=600,
         )
     app.add_middleware(
-        SecurityHeadersMiddleware, hsts=settings.public_base_url.startswith("https://")
+        SecurityHeadersMiddleware,
+        hsts=settings.public_base_url.startswith("https://"),
+        docs_policy=docs_policy,
     )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
 

@@ -6,11 +6,12 @@ from booking.idempotency.models import IdempotencyRecord
 from booking.manage.models import ManageToken
 from booking.notifications.models import OutboxMessage
 from booking.providers.models import Provider
-from booking.staff.models import StaffAccount
+from booking.staff.models import DeskSession, StaffAccount
 
 __all__ = [
     "Appointment",
     "AppointmentEvent",
+    "DeskSession",
     "IdempotencyRecord",
     "ManageToken",
     "OutboxMessage",

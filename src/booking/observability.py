@@ -1,8 +1,8 @@
 """Metrics (Prometheus text format), JSON logs, and the request id every log line carries.
 
 Metrics are kept per process (one registry per app); with several workers, scrape each one or
-put them behind a per-replica scrape. Nothing personal is ever a label: routes are templates,
-reason codes are the closed list of codes.
+put them behind a per-replica scrape. Nothing personal or medical is ever a label: routes are
+templates, and appointment requests are counted by channel, not by reason code (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -11,7 +11,17 @@ import json
 import logging
 from contextvars import ContextVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
+
+# No `*_created` series: each one is the sub-second time a label combination was first seen,
+# which for a rare route or status dates one person's action.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 current_request_id: ContextVar[str | None] = ContextVar("booking_request_id", default=None)
 
@@ -32,10 +42,12 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+        # By channel ("api" or "form"), never by reason code: reason codes are health data,
+        # and an increment between two scrapes would date one patient's reason.
         self.appointments_created = Counter(
             "booking_appointment_requests_total",
-            "Appointment requests stored, by reason code.",
-            ["reason_code"],
+            "Appointment requests stored, by channel (api or form).",
+            ["channel"],
             registry=self.registry,
         )
         self.rate_limited = Counter(
@@ -46,7 +58,13 @@ class Metrics:
         )
         self.spam = Counter(
             "booking_spam_dropped_total",
-            "Hosted-form submissions dropped as spam (honeypot or filled too fast).",
+            "Hosted-form submissions dropped as spam (the hidden honeypot field was filled).",
+            registry=self.registry,
+        )
+        self.receipts_skipped = Counter(
+            "booking_receipt_emails_skipped_total",
+            "Request-received emails not sent: the address had its daily cap "
+            "(BOOKING_RECEIPTS_PER_ADDRESS_PER_DAY). The requests themselves were stored.",
             registry=self.registry,
         )
         self.outbox = Gauge(
@@ -55,6 +73,12 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+
+    def appointment_stored(self, channel: str, *, receipt_skipped: bool) -> None:
+        """One request stored, through ``api`` or the hosted ``form``."""
+        self.appointments_created.labels(channel).inc()
+        if receipt_skipped:
+            self.receipts_skipped.inc()
 
 
 class JsonFormatter(logging.Formatter):

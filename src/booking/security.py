@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import math
 import time
+from collections.abc import Iterable
 
 from fastapi import Request
 from limits import RateLimitItem
@@ -21,13 +22,17 @@ BASE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'"
 )
-# Swagger UI and ReDoc load their scripts from a CDN.
-DOCS_POLICY = (
-    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; worker-src blob:; "
-    "object-src 'none'; base-uri 'none'"
-)
+
+
+def docs_policy(inline_script_hashes: Iterable[str]) -> str:
+    """/docs and /redoc: everything from this origin (booking.api_docs); their pages' inline
+    scripts allowed by hash. Styles keep 'unsafe-inline': Swagger UI sets style attributes and
+    ReDoc injects <style> elements at run time. ReDoc runs its search in a blob: worker."""
+    return (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        f"script-src 'self' {' '.join(inline_script_hashes)}; worker-src blob:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'"
+    )
 
 
 def purpose_key(secret_key: str, purpose: str) -> bytes:
@@ -43,11 +48,13 @@ def sign(secret_key: str, purpose: str, value: str) -> str:
 
 class SecurityHeadersMiddleware:
     """nosniff, Referrer-Policy, a Content-Security-Policy (pages may set their own
-    frame-ancestors), and HSTS when the service is reached over https."""
+    frame-ancestors), HSTS when the service is reached over https, and
+    ``Cache-Control: no-store`` where a route asked for it (dependencies.no_store)."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, docs_policy: str) -> None:
         self.app = app
         self.hsts = hsts
+        self.docs_policy = docs_policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,7 +66,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                policy = DOCS_POLICY if is_docs else BASE_POLICY
+                policy = self.docs_policy if is_docs else BASE_POLICY
                 csp = next((v for n, v in headers if n.lower() == b"content-security-policy"), None)
                 if csp is None:
                     headers.append(
@@ -77,6 +84,9 @@ class SecurityHeadersMiddleware:
                 }
                 if self.hsts:
                     defaults[b"strict-transport-security"] = b"max-age=31536000; includeSubDomains"
+                if scope.get("state", {}).get("no_store"):  # set by dependencies.no_store
+                    headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
                 headers += [
                     (name, value) for name, value in defaults.items() if name not in present
                 ]

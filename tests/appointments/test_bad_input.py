@@ -4,6 +4,7 @@ nothing the client sent is echoed back."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -17,7 +18,27 @@ SENTINEL = "Zq9Sentinel"
 
 CASES: list[tuple[str, dict[str, Any], set[str]]] = [
     ("empty first name", appointment_request(patient__first_name="   "), {"patient.first_name"}),
-    ("long last name", appointment_request(patient__last_name="x" * 101), {"patient.last_name"}),
+    ("long last name", appointment_request(patient__last_name="x" * 51), {"patient.last_name"}),
+    (
+        "link as name",
+        appointment_request(
+            patient__first_name="your card was declined - pay at https://evil.example/pay"
+        ),
+        {"patient.first_name"},
+    ),
+    (
+        "short link as name",
+        appointment_request(patient__first_name="pay at evil.example"),
+        {"patient.first_name"},
+    ),
+    ("www in name", appointment_request(patient__last_name="www.evil"), {"patient.last_name"}),
+    ("address as name", appointment_request(patient__last_name="ana@evil"), {"patient.last_name"}),
+    (
+        "scheme in name",
+        appointment_request(patient__first_name="https://x"),
+        {"patient.first_name"},
+    ),
+    ("digits in name", appointment_request(patient__first_name="Ana 0800"), {"patient.first_name"}),
     ("number as name", appointment_request(patient__first_name=42), {"patient.first_name"}),
     (
         "control character",
@@ -141,6 +162,51 @@ async def test_bad_field_gets_422_naming_it_and_stores_nothing(
     assert SENTINEL not in response.text
     assert all("input" not in error for error in response.json()["errors"])
     assert await stored_appointments(app) == []
+
+
+# What the patient reads for some of the cases above: the API's words are the form's words.
+PATIENT_WORDS = {
+    "empty first name": "Please enter your first name.",
+    "long last name": "Please shorten your last name to 50 characters or fewer.",
+    "short link as name": "Please enter only your first name, using letters, spaces, hyphens, "
+    "apostrophes and periods.",
+    "bad email": "Enter an email address like name@example.com.",
+    "bad phone": "Enter a phone number we can call, with its area code.",
+    "birth in the future": "Your date of birth cannot be in the future.",
+    "unknown reason": "Please choose the reason for your visit.",
+    "other without detail": "Tell us briefly what the visit is about.",
+    "no windows": "Choose at least one day.",
+    "four windows": "Choose no more than three days.",
+    "duplicate windows": "You chose the same day and time of day twice; please change one.",
+    "past date": "That day has passed; choose a day from today onwards.",
+    "saturday": "The practice is closed on Saturdays; choose another day.",
+    "two years ahead": "Choose a day no later than 28 February 2027.",
+    "unknown contact": "Please choose how we should contact you: email or phone.",
+    "no consent": "Please agree, so that we may store your request.",
+    "missing consent": "Please agree, so that we may store your request.",
+}
+PYDANTIC_WORDS = re.compile(r"Input should|List should|Value error|Field required|^[a-z]|must ")
+# An integrator's mistakes, not a patient's: these keep the API's own words.
+FOR_INTEGRATORS = {"extra field", "extra patient field"}
+
+
+@pytest.mark.parametrize(
+    ("name", "body"), [case[:2] for case in CASES], ids=[case[0] for case in CASES]
+)
+async def test_every_message_about_the_request_is_written_for_the_patient(
+    client: httpx.AsyncClient, name: str, body: dict[str, Any]
+) -> None:
+    response = await client.post(
+        "/api/v1/appointments",
+        content=json.dumps(body),
+        headers={"content-type": "application/json"},
+    )
+    messages = [error["message"] for error in assert_problem(response, 422)["errors"]]
+    if name in PATIENT_WORDS:
+        assert messages == [PATIENT_WORDS[name]]
+    if name not in FOR_INTEGRATORS:
+        assert all(not PYDANTIC_WORDS.search(message) for message in messages), messages
+        assert all(message.endswith(".") for message in messages), messages
 
 
 async def test_every_bad_field_is_listed_at_once(client: httpx.AsyncClient) -> None:

@@ -72,7 +72,7 @@ async def test_names_are_trimmed_and_unicode_is_kept_exactly(
     response = await client.post(
         "/api/v1/appointments",
         json=appointment_request(
-            patient__first_name="  Zoë 🌵 ",
+            patient__first_name="  Zoë ",
             patient__last_name="עִבְרִית الصفدي",
             reason_code="other",
             reason_detail="  Pain since\nMonday\t(after lifting)  ",
@@ -80,7 +80,7 @@ async def test_names_are_trimmed_and_unicode_is_kept_exactly(
     )
     assert response.status_code == 201, response.text
     [appointment] = await stored_appointments(app)
-    assert appointment.first_name == "Zoë 🌵"
+    assert appointment.first_name == "Zoë"
     assert appointment.last_name == "עִבְרִית الصفدي"
     assert appointment.reason_detail == "Pain since\nMonday\t(after lifting)"
 
@@ -91,18 +91,34 @@ async def test_sql_and_html_are_stored_as_plain_text(
     hostile = "Robert'); DROP TABLE appointments;-- <script>alert(1)</script>"
     response = await client.post(
         "/api/v1/appointments",
-        json=appointment_request(
-            patient__first_name=hostile[:100],
-            patient__last_name="<b>O'Brien</b>",
-            reason_code="other",
-            reason_detail=hostile,
-        ),
+        json=appointment_request(reason_code="other", reason_detail=hostile),
     )
     assert response.status_code == 201, response.text
     [appointment] = await stored_appointments(app)
-    assert appointment.first_name == hostile[:100]
-    assert appointment.last_name == "<b>O'Brien</b>"
     assert appointment.reason_detail == hostile
+
+
+@pytest.mark.parametrize(
+    ("first_name", "last_name"),
+    [
+        ("Siobhán", "O'Brien"),
+        ("José-María", "García Márquez"),
+        ("李", "小龍"),
+        ("Thị", "Nguyễn"),
+        ("J. R. R.", "Tolkien"),
+        ("Ngozi", "Okonjo\u2019Iweala"),
+    ],
+)
+async def test_names_from_any_script_with_hyphens_apostrophes_and_periods_are_accepted(
+    client: httpx.AsyncClient, app: FastAPI, first_name: str, last_name: str
+) -> None:
+    response = await client.post(
+        "/api/v1/appointments",
+        json=appointment_request(patient__first_name=first_name, patient__last_name=last_name),
+    )
+    assert response.status_code == 201, response.text
+    [appointment] = await stored_appointments(app)
+    assert (appointment.first_name, appointment.last_name) == (first_name, last_name)
 
 
 async def test_urgent_symptoms_flag_the_request_and_advise_emergency_care(

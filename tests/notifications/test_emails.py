@@ -153,7 +153,10 @@ async def test_no_email_carries_the_reason_the_detail_or_a_symptom(
         "Pain together with depression",
         "urgent",
     ]
-    for raw in smtp_server.inbox.raw:
+    for raw, message in zip(smtp_server.inbox.raw, smtp_server.messages, strict=True):
         text = raw.decode("utf-8", errors="replace").lower()
+        # The desk's email marks a red-flag request URGENT (the word only); patients never see it.
+        allowed = {"urgent"} if message["To"] == "desk@spine.example" else set()
         for word in forbidden:
-            assert word.lower() not in text, word
+            if word not in allowed:
+                assert word.lower() not in text, word

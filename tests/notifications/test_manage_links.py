@@ -58,8 +58,10 @@ async def test_the_patient_cancels_a_confirmed_visit_through_the_link(
     ).json()
     assert events[-1]["source"] == "patient"
     assert events[-1]["actor_staff_id"] is None
-    # The link stops working once the appointment has ended, and the patient is told.
-    assert_problem(await client.get(f"/api/v1/manage/{token}"), 404)
+    # Once the appointment has ended the link shows it read-only, and the patient is told.
+    after = await client.get(f"/api/v1/manage/{token}")
+    assert after.json()["status"] == "cancelled"
+    assert after.json()["can_cancel"] is False
     await relay.drain()
     assert only(smtp_server.messages, PATIENT)[-1]["Subject"].endswith("is cancelled")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import re
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -48,17 +50,33 @@ async def test_the_file_notifier_writes_one_complete_eml_per_message(
     )
 
 
-async def test_the_console_notifier_prints_a_line_without_the_recipient(
+async def test_the_console_notifier_prints_each_email_with_its_links(
     client: httpx.AsyncClient, app: FastAPI, settings: Settings, clock: FrozenClock
 ) -> None:
+    # Development's default notifier: a newcomer reads the email and clicks through.
     await create_request(client)
     stream = io.StringIO()
     await drain_with(app, settings, clock, ConsoleNotifier(stream))
-    lines = stream.getvalue().splitlines()
-    assert len(lines) == 2
-    assert all(line.startswith("email <") for line in lines)
-    assert "ana.ruiz" not in stream.getvalue()
-    assert "Ana" not in stream.getvalue()
+    printed = stream.getvalue()
+    blocks = printed.split("-" * 79 + "\n")[1:]
+    assert len(blocks) == 2
+    [patient] = [block for block in blocks if "To: ana.ruiz@example.com" in block]
+    assert "From: Spine Practice <booking@spine.example>" in patient
+    assert "Subject: We received your appointment request (" in patient
+    assert "Hello Ana," in patient
+    assert re.search(r"https://book\.spine\.example/manage/[A-Za-z0-9_-]{40,}\n", patient)
+    assert "=\n" not in patient  # decoded text, not quoted-printable: the links stay whole
+
+
+def test_the_console_notifier_names_attachments_instead_of_printing_them() -> None:
+    message = EmailMessage()
+    message["Subject"] = "s"
+    message.set_content("Hello")
+    message.add_alternative("<p>Hello</p>", subtype="html")
+    message.add_attachment("BEGIN:VCALENDAR", subtype="calendar", filename="appointment.ics")
+    printed = ConsoleNotifier.render(message)
+    assert printed.endswith("Hello\n[attachment: appointment.ics (text/calendar)]")
+    assert "<p>" not in printed
 
 
 async def test_a_plug_in_is_loaded_from_package_module_factory(

@@ -274,3 +274,52 @@ async def test_a_nul_in_a_desk_search_is_a_422_not_a_500(
 ) -> None:
     response = await client.get("/api/v1/appointments", params={"q": "ana\x00"}, headers=desk)
     assert_problem(response, 422)
+
+
+# --- throttling per (account, client), per account, per client ---------------------------------
+
+
+def client_at(app: FastAPI, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://booking.test")
+
+
+async def test_failures_from_one_client_do_not_stop_the_right_password_from_another(
+    app: FastAPI, client: httpx.AsyncClient, desk_account: Any
+) -> None:
+    async with client_at(app, "203.0.113.9") as attacker:
+        for _ in range(5):
+            assert_problem(
+                await sign_in(attacker, "desk@practice.example", "wrong password!!"), 401
+            )
+        assert_problem(await sign_in(attacker, "desk@practice.example", STAFF_PASSWORD), 429)
+
+    response = await sign_in(client, "desk@practice.example", STAFF_PASSWORD)
+
+    assert response.status_code == 200, response.text
+
+
+async def test_guessing_one_account_from_many_clients_meets_the_account_ceiling(
+    database_url: str, clock: FrozenClock, staff_password_hash: str
+) -> None:
+    from asgi_lifespan import LifespanManager
+
+    from booking.main import create_app
+    from tests.conftest import add_staff, make_settings
+
+    settings = make_settings(
+        database_url,
+        sign_in_failures_per_account="8/15minutes",
+        sign_in_failures_per_account_and_client="5/15minutes",
+    )
+    app = create_app(settings, clock=clock)
+    async with LifespanManager(app):
+        await add_staff(app, staff_password_hash, email="desk@practice.example")
+        for number in range(4):
+            async with client_at(app, f"203.0.113.{number}") as attacker:
+                for _ in range(2):
+                    await sign_in(attacker, "desk@practice.example", "wrong password!!")
+        async with client_at(app, "198.51.100.1") as owner:
+            response = await sign_in(owner, "desk@practice.example", STAFF_PASSWORD)
+    problem = assert_problem(response, 429)
+    assert problem["type"] == "/problems/too-many-sign-in-attempts"

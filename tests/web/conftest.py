@@ -53,7 +53,23 @@ def mail_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def site(database_url: str, tmp_path: Path, mail_dir: Path) -> Iterator[str]:
     """A running `booking serve` with a clerk, writing emails as files; yields its address."""
-    settings = {"notifier": "file", "mail_dir": str(mail_dir), "form_min_fill_seconds": "0"}
+    yield from _serve(database_url, tmp_path, mail_dir, form_min_fill_seconds="0")
+
+
+# Long enough to pass a first send (the test waits), too long for a re-send at once.
+SLOW_FORM_MIN_FILL_SECONDS = 2
+
+
+@pytest.fixture
+def slow_form_site(database_url: str, tmp_path: Path, mail_dir: Path) -> Iterator[str]:
+    """The same, with a minimum fill time on /book that a quick re-send would fall within."""
+    yield from _serve(
+        database_url, tmp_path, mail_dir, form_min_fill_seconds=str(SLOW_FORM_MIN_FILL_SECONDS)
+    )
+
+
+def _serve(database_url: str, tmp_path: Path, mail_dir: Path, **overrides: str) -> Iterator[str]:
+    settings = {"notifier": "file", "mail_dir": str(mail_dir), **overrides}
     created = subprocess.run(
         [BOOKING, "staff", "create", DESK_EMAIL, "--name", "Casey Clerk", "--password-stdin"],
         input=DESK_PASSWORD + "\n",

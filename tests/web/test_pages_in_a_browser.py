@@ -13,9 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import expect
 
 from tests.servers import next_open_day
-from tests.web.conftest import DESK_EMAIL, DESK_PASSWORD
+from tests.web.conftest import DESK_EMAIL, DESK_PASSWORD, SLOW_FORM_MIN_FILL_SECONDS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -177,7 +178,39 @@ async def test_the_hosted_form_keeps_what_was_typed_and_marks_each_bad_field(
     await page.get_by_text("Please check the fields marked below.").wait_for()
     assert await page.get_by_label("First name").input_value() == "Ana"
     assert await page.get_by_label("Email", exact=True).input_value() == "not-an-email"
-    assert await page.locator("#email-error").inner_text() == "Must be a valid email address"
+    assert (
+        await page.locator("#email-error").inner_text()
+        == "Enter an email address like name@example.com."
+    )
     assert await page.locator("#last_name-error").is_visible()
     assert await page.locator("#consent-error").is_visible()
     assert await page.get_by_label("Email", exact=True).get_attribute("aria-invalid") == "true"
+
+
+async def test_a_patient_who_ticks_the_forgotten_box_and_sends_at_once_is_stored(
+    browser: Any, slow_form_site: str
+) -> None:
+    site = slow_form_site
+    page = await browser.new_page()
+    await page.goto(site + "/book")
+    await page.get_by_label("First name").fill("Ana")
+    await page.get_by_label("Last name").fill("Ruiz")
+    await page.get_by_label("Email", exact=True).fill("ana.ruiz@example.com")
+    await page.get_by_label("Phone", exact=True).fill("(312) 555-0142")
+    await page.get_by_label("Reason", exact=True).select_option("back_pain")
+    await page.get_by_label("Day 1", exact=True).fill(next_open_day())
+    await asyncio.sleep(SLOW_FORM_MIN_FILL_SECONDS + 0.5)
+    await page.get_by_role("button", name="Send my request").click()
+
+    # The error summary takes the focus and links to the field at fault.
+    summary = page.locator("#error-summary")
+    await summary.wait_for()
+    await expect(summary).to_be_focused()
+    consent_link = summary.get_by_role("link", name="Please agree, so that we may store")
+    assert await consent_link.get_attribute("href") == "#consent"
+
+    await page.get_by_label("I agree that the practice stores this request").check()
+    await page.get_by_role("button", name="Send my request").click()
+
+    await page.get_by_role("heading", name="Thank you: we have your request").wait_for()
+    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}", await page.locator("#reference").inner_text())

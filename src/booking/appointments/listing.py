@@ -161,8 +161,8 @@ def _decode_cursor(cursor: str, order: SortOrder, filters: ListFilters) -> list[
         if valid:
             for part in key:
                 if isinstance(part, str) and not _is_uuid(part):
-                    dt.datetime.fromisoformat(part)
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+                    _utc_timestamp(part)
+    except (ValueError, OverflowError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         valid = False
     if not valid:
         raise RequestInvalid([FieldError("cursor", "is not a cursor this API gave out")])
@@ -174,6 +174,15 @@ def _decode_cursor(cursor: str, order: SortOrder, filters: ListFilters) -> list[
     if len(key) != expected_length:
         raise RequestInvalid([FieldError("cursor", "is not a cursor this API gave out")])
     return list(key)
+
+
+def _utc_timestamp(value: str) -> dt.datetime:
+    """A cursor's timestamp: aware, and in UTC's range (0001-01-01T00:00+14:00 is not: it
+    overflows when converted, which the database driver would meet as a 500)."""
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("naive timestamp")
+    return moment.astimezone(dt.UTC)
 
 
 def _is_uuid(value: str) -> bool:

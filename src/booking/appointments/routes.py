@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from booking.appointments.schemas import (
     AppointmentOut,
     AppointmentPage,
     ConfirmRequest,
+    IsoDate,
     ReasonCodeOut,
     ReasonRequest,
     RescheduleRequest,
@@ -38,7 +38,13 @@ from booking.appointments.service import Actor
 from booking.clock import Clock
 from booking.config import Settings
 from booking.db import SessionDep
-from booking.dependencies import ClockDep, SettingsDep, require_json_body
+from booking.dependencies import (
+    NO_STORE_RESPONSES,
+    ClockDep,
+    SettingsDep,
+    no_store,
+    require_json_body,
+)
 from booking.errors import problem_responses
 from booking.idempotency.dependencies import (
     Idempotency,
@@ -134,7 +140,7 @@ async def create_appointment(
     )
     if isinstance(outcome, StoredResponse):
         return replayed(outcome)
-    request.app.state.metrics.appointments_created.labels(payload.reason_code).inc()
+    request.app.state.metrics.appointment_stored("api", receipt_skipped=outcome.receipt_skipped)
     stored = created_response(outcome)
     return Response(stored.body, status_code=stored.status, headers=stored.headers)
 
@@ -161,7 +167,12 @@ def created_response(created: appointments.CreatedAppointment) -> StoredResponse
 
 # --- the front desk ---------------------------------------------------------------------------
 
-desk_router = APIRouter(prefix="/api/v1", tags=["front desk"])
+desk_router = APIRouter(
+    prefix="/api/v1",
+    tags=["front desk"],
+    dependencies=[Depends(no_store)],
+    responses=NO_STORE_RESPONSES,
+)
 
 IfMatch = Annotated[
     str | None,
@@ -258,10 +269,10 @@ async def list_appointments(
     status: Annotated[list[AppointmentStatus] | None, Query()] = None,
     reason_code: Annotated[list[ReasonCode] | None, Query()] = None,
     urgent: bool | None = None,
-    created_from: dt.date | None = None,
-    created_to: dt.date | None = None,
-    scheduled_from: dt.date | None = None,
-    scheduled_to: dt.date | None = None,
+    created_from: IsoDate | None = None,
+    created_to: IsoDate | None = None,
+    scheduled_from: IsoDate | None = None,
+    scheduled_to: IsoDate | None = None,
     provider_id: uuid.UUID | None = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
@@ -308,7 +319,12 @@ async def list_appointments(
     summary="Read one appointment request",
     response_model=AppointmentOut,
     responses={
-        200: {"headers": {"ETag": {"description": "Send as If-Match with a change."}}},
+        200: {
+            "headers": {
+                **NO_STORE_RESPONSES[200]["headers"],
+                "ETag": {"description": "Send as If-Match with a change."},
+            }
+        },
         304: {"description": "Not modified (If-None-Match matched)."},
         **problem_responses(401, 404, 422, 500),
     },

@@ -36,15 +36,15 @@ class BookingRules:
         )
 
     def problem_with_day(self, day: dt.date) -> str | None:
-        """Why a patient cannot ask for this day, or None when they can."""
+        """Why a patient cannot ask for this day (in words for the patient), or None."""
         if day < self.today:
-            return "must not be in the past"
+            return "That day has passed; choose a day from today onwards."
         if day > self.last_bookable_date:
-            return f"must be no later than {self.last_bookable_date.isoformat()}"
+            return f"Choose a day no later than {self.last_bookable_date:%-d %B %Y}."
         if day.weekday() not in self.open_weekdays:
-            return f"the practice is closed on {day.strftime('%A')}s"
+            return f"The practice is closed on {day:%A}s; choose another day."
         if day in self.closed_dates:
-            return "the practice is closed on that day"
+            return "The practice is closed on that day; choose another day."
         return None
 
 

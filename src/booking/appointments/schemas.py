@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import unicodedata
 import uuid
 from typing import Annotated, Any, Literal, Protocol
@@ -18,13 +19,22 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     StrictBool,
     StrictInt,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
+from booking.appointments.messages import (
+    NAME_MAX_LENGTH,
+    REASON_DETAIL_MAX_LENGTH,
+    in_patient_words,
+    patient_error,
+)
 from booking.appointments.models import (
     FHIR_STATUS,
     AppointmentStatus,
@@ -60,6 +70,24 @@ def _clean_paragraphs(value: str) -> str:
     return _reject_control_characters(unicodedata.normalize("NFC", value), _ALLOWED_IN_LONG_TEXT)
 
 
+# Letters of any script (with their combining marks) and these; nothing that makes a link.
+_NAME_PUNCTUATION = frozenset(" -'\u2019.")
+# "evil.example", "www.": a period between a letter and a word ("J.R.R." and "St. John" pass).
+_DOMAIN_LIKE = re.compile(r"\w\.\w{2,}|www\.", re.IGNORECASE)
+
+
+def _looks_like_a_name(value: str) -> str:
+    """Names are copied into the practice's emails: they must not carry links or messages."""
+    if not any(char.isalpha() for char in value):
+        raise ValueError("must contain letters")
+    for char in value:
+        if char not in _NAME_PUNCTUATION and unicodedata.category(char)[0] not in "LM":
+            raise ValueError("must contain only letters, spaces, hyphens, apostrophes, periods")
+    if _DOMAIN_LIKE.search(value):
+        raise ValueError("must not look like a web address")
+    return value
+
+
 def _valid_email(value: str) -> str:
     try:
         return validate_email(value, check_deliverability=False).normalized
@@ -83,15 +111,17 @@ def _plausible_birth_date(value: dt.date | None) -> dt.date | None:
         return None
     today = current_rules().today
     if value > today:
-        raise ValueError("must not be in the future")
+        raise patient_error("Your date of birth cannot be in the future.")
     if value < today.replace(year=today.year - 130):
-        raise ValueError("must be within the last 130 years")
+        raise patient_error("Please check the year of your date of birth.")
     return value
 
 
 def _iso_text_only(value: object) -> object:
-    """Dates and times arrive as ISO 8601 text; pydantic would also take a number of seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    """Dates and times arrive as ISO 8601 text; pydantic would also take a number of seconds
+    (as a number, or as digits in a query string: ``?scheduled_to=0`` read as 1970-01-01)."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if is_number or (isinstance(value, str) and value.strip().lstrip("+-").isdigit()):
         raise ValueError("must be written as ISO 8601 text, e.g. 2026-12-07")
     return value
 
@@ -103,11 +133,19 @@ IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text_only)]
 def _bookable_day(value: dt.date) -> dt.date:
     problem = current_rules().problem_with_day(value)
     if problem:
-        raise ValueError(problem)
+        raise patient_error(problem)
     return value
 
 
 PersonName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH),
+    AfterValidator(_clean_line),
+    AfterValidator(_looks_like_a_name),
+]
+# One line of text people read (a staff member's or a provider's name): no control
+# characters (PostgreSQL refuses NUL in text; escapes and bidi overrides garble screens).
+ShortLine = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
     AfterValidator(_clean_line),
@@ -152,7 +190,7 @@ class PreferredWindow(_Input):
 def _distinct_windows(windows: list[PreferredWindow]) -> list[PreferredWindow]:
     seen = {(window.date, window.part_of_day) for window in windows}
     if len(seen) != len(windows):
-        raise ValueError("must not list the same day and part of day twice")
+        raise patient_error("You chose the same day and time of day twice; please change one.")
     return windows
 
 
@@ -190,7 +228,7 @@ class AppointmentCreate(_Input):
     reason_code: ReasonCode
     reason_detail: Annotated[
         str | None,
-        StringConstraints(strip_whitespace=True, max_length=2000),
+        StringConstraints(strip_whitespace=True, max_length=REASON_DETAIL_MAX_LENGTH),
         AfterValidator(lambda value: _clean_paragraphs(value) if value else value),
     ] = Field(
         default=None, validate_default=True, description="Required when reason_code is other."
@@ -215,8 +253,18 @@ class AppointmentCreate(_Input):
     @classmethod
     def _detail_for_other(cls, value: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("reason_code") == ReasonCode.other and not value:
-            raise ValueError("is required when reason_code is other")
+            raise patient_error("Tell us briefly what the visit is about.")
         return value or None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _errors_in_patient_words(
+        cls, data: Any, handler: ModelWrapValidatorHandler[AppointmentCreate]
+    ) -> AppointmentCreate:
+        try:
+            return handler(data)
+        except ValidationError as error:
+            raise in_patient_words(error) from None
 
 
 class AppointmentCreated(BaseModel):

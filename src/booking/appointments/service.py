@@ -8,6 +8,7 @@ audit trail, all in the caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
@@ -41,9 +42,11 @@ from booking.db import OUTBOX_WRITTEN
 from booking.errors import FieldError, RequestInvalid
 from booking.idempotency import service as idempotency
 from booking.insert_chain import InsertChain, Link
+from booking.notifications import service as notifications
 from booking.notifications.models import outbox_messages
-from booking.notifications.service import notification_rows, queue_notifications
 from booking.providers import service as providers
+
+logger = logging.getLogger("booking.appointments")
 
 # The lifecycle: which statuses each action may start from, and where it leads.
 TRANSITIONS: dict[str, tuple[frozenset[AppointmentStatus], AppointmentStatus]] = {
@@ -97,6 +100,8 @@ class CreatedAppointment:
     is_urgent: bool
     created_at: dt.datetime
     advisory: str | None
+    # The "we received your request" email was not queued: the address reached its daily cap.
+    receipt_skipped: bool = False
 
 
 def list_reasons() -> list[ReasonInfo]:
@@ -125,33 +130,37 @@ def advisory_for(request: AppointmentCreate, settings: Settings) -> str | None:
     return " ".join(parts) or None
 
 
-def _new_request_chain(keyed: bool, outbox_rows: int) -> InsertChain:
+def _new_request_chain(keyed: bool, outbox: tuple[bool, ...], receipt_cap: int) -> InsertChain:
     """The public POST's one write: [the key record,] the appointment, its audit event and its
-    outbox rows; everything after the appointment is inserted only when it was."""
-    chain = _NEW_REQUEST_CHAINS.get((keyed, outbox_rows))
+    outbox rows (``outbox``: whether each is the capped receipt); everything after the
+    appointment is inserted only when it was."""
+    shape = (keyed, outbox, receipt_cap)
+    chain = _NEW_REQUEST_CHAINS.get(shape)
     if chain is None:
         first = [idempotency.CLAIM_LINK] if keyed else []
         anchor = len(first)
         # No conflict rule for the reference: a clash must undo the key record too.
         appointment = Link(appointments_table, _APPOINTMENT_COLUMNS)
+        message = Link(outbox_messages, _OUTBOX_COLUMNS, after=anchor)
+        receipt = replace(message, when=notifications.receipt_under_cap(receipt_cap))
         chain = InsertChain(
             [
                 *first,
                 replace(appointment, after=0) if keyed else appointment,
                 Link(appointment_events, _EVENT_COLUMNS, after=anchor),
-                *[Link(outbox_messages, _OUTBOX_COLUMNS, after=anchor)] * outbox_rows,
+                *[receipt if capped else message for capped in outbox],
             ]
         )
-        _NEW_REQUEST_CHAINS[(keyed, outbox_rows)] = chain
+        _NEW_REQUEST_CHAINS[shape] = chain
     return chain
 
 
-_NEW_REQUEST_CHAINS: dict[tuple[bool, int], InsertChain] = {}
+_NEW_REQUEST_CHAINS: dict[tuple[bool, tuple[bool, ...], int], InsertChain] = {}
 _APPOINTMENT_COLUMNS = tuple(column.name for column in appointments_table.columns)
 _EVENT_COLUMNS = tuple(column.name for column in appointment_events.columns)
 _OUTBOX_COLUMNS = (
     "id", "channel", "event", "target", "appointment_id", "appointment_version", "payload",
-    "status", "attempts", "next_attempt_at", "created_at",
+    "status", "attempts", "next_attempt_at", "created_at", "recipient_hash",
 )  # fmt: skip
 
 
@@ -215,28 +224,31 @@ async def create_appointment(
         "details": {},
     }
     advisory = advisory_for(request, settings)
+    cap = settings.receipts_per_address_per_day
+    extra: dict[str, Any] = notifications.receipt_cap_parameters(patient.email, settings, now)
+    if keyed is not None:
+        extra |= idempotency.claim_parameters(now)
     for _ in range(_REFERENCE_ATTEMPTS):
         appointment["reference"] = new_reference()
-        outbox = notification_rows(
+        outbox = notifications.notification_rows(
             appointment=appointment,
             action="created",
+            source=actor.source,
             message_to_patient=None,
             settings=settings,
             now=now,
         )
+        capped = tuple(cap > 0 and row["recipient_hash"] is not None for row in outbox)
         created = CreatedAppointment(
             appointment_id, appointment["reference"], appointment["is_urgent"], now, advisory
         )
         rows: list[dict[str, Any]] = [appointment, event, *outbox]
-        extra: dict[str, Any] = {}
         if keyed is not None:
             assert respond is not None
             rows.insert(0, idempotency.completed_record(keyed, respond(created), now))
-            extra = idempotency.claim_parameters(now)
+        chain = _new_request_chain(keyed is not None, capped, cap)
         try:
-            inserted = await _new_request_chain(keyed is not None, len(outbox)).run(
-                session, rows, whole_write=True, extra=extra
-            )
+            inserted = await chain.run(session, rows, whole_write=True, extra=extra)
         except IntegrityError as error:
             # The reference clashed (about one in 10^11): nothing of this attempt stayed.
             await session.rollback()
@@ -246,7 +258,18 @@ async def create_appointment(
         if keyed is not None and not inserted[0]:
             return await idempotency.stored_outcome(session, keyed)
         session.info[OUTBOX_WRITTEN] = True
-        return created
+        receipt_skipped = any(
+            not went_in
+            for went_in, c in zip(inserted[len(rows) - len(outbox) :], capped, strict=True)
+            if c
+        )
+        if receipt_skipped:
+            # The request is stored and the desk told; only the patient's receipt is left out.
+            logger.info(
+                "request %s: receipt email skipped (address over its daily cap)",
+                appointment["reference"],
+            )
+        return replace(created, receipt_skipped=receipt_skipped)
     raise RuntimeError("could not draw a free reference")
 
 
@@ -533,10 +556,11 @@ def _record(
     now: dt.datetime,
 ) -> None:
     """The audit event and the notifications of one change: always together, in one place."""
-    queue_notifications(
+    notifications.queue_notifications(
         session,
         appointment=appointment,
         action=action,
+        source=actor.source,
         message_to_patient=change.message_to_patient,
         settings=settings,
         now=now,

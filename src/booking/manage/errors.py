@@ -7,3 +7,9 @@ class ManageLinkInvalid(DomainError):
     status = 404
     slug = "manage-link-invalid"
     title = "This link does not work"
+
+
+class ManagedAppointmentClosed(DomainError):
+    status = 409
+    slug = "appointment-closed"
+    title = "This appointment has ended"

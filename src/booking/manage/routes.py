@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 
 from booking.db import SessionDep
-from booking.dependencies import ClockDep, SettingsDep
+from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
 from booking.errors import problem_responses
 from booking.manage import service as manage
 from booking.manage.schemas import ManageView
 
-router = APIRouter(prefix="/api/v1/manage", tags=["patient self-service"])
+router = APIRouter(
+    prefix="/api/v1/manage",
+    tags=["patient self-service"],
+    dependencies=[Depends(no_store)],
+    responses=NO_STORE_RESPONSES,
+)
 
 Token = Annotated[str, Path(max_length=100, description="The token from the patient's email.")]
 
@@ -27,9 +32,10 @@ async def get_managed_appointment(
     token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> ManageView:
     """The state and time of the one request the link opens. Reading changes nothing. An
-    unknown, expired or ended link is a 404."""
-    appointment = await manage.appointment_for_token(session, token=token, now=clock.now())
-    return ManageView.of(appointment, settings, can_cancel=True)
+    ended request is shown read-only (`can_cancel` false); an unknown or expired link is a 404."""
+    now = clock.now()
+    appointment = await manage.appointment_for_token(session, token=token, now=now)
+    return ManageView.of(appointment, settings, can_cancel=manage.is_open(appointment, now))
 
 
 @router.post(
@@ -41,7 +47,8 @@ async def get_managed_appointment(
 async def cancel_managed_appointment(
     token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> ManageView:
-    """The patient cancels their own request or visit; the desk sees it in the history."""
+    """The patient cancels their own request or visit; the desk is emailed and sees it in the
+    history. An ended appointment is a 409."""
     appointment = await manage.cancel_by_patient(
         session, token=token, settings=settings, now=clock.now()
     )

@@ -1,8 +1,9 @@
 """Manage links: an unguessable token per patient email, stored only as its SHA-256.
 
-A token opens exactly one appointment, expires after BOOKING_MANAGE_LINK_DAYS, and stops
-working once the appointment has ended (declined, cancelled, completed, no-show, or its visit
-is over). Unknown, expired and ended links all get the same answer.
+A token opens exactly one appointment and expires after BOOKING_MANAGE_LINK_DAYS. Once the
+appointment has ended (declined, cancelled, completed, no-show, or its visit is over) the link
+still shows it, read-only: every link a patient was ever sent tells them where they stand (and
+how to book again) instead of going dead. Unknown and expired links get the same 404.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.appointments import service as appointments
 from booking.appointments.models import Appointment, AppointmentStatus, EventSource
 from booking.config import Settings
-from booking.manage.errors import ManageLinkInvalid
+from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid
 from booking.manage.models import ManageToken
 
 OPEN_STATUSES = (AppointmentStatus.requested, AppointmentStatus.confirmed)
@@ -53,16 +54,14 @@ def is_open(appointment: Appointment, now: dt.datetime) -> bool:
 async def appointment_for_token(
     session: AsyncSession, *, token: str, now: dt.datetime
 ) -> Appointment:
-    invalid = ManageLinkInvalid(
-        "The link has expired or the appointment has ended. Call the practice for help."
-    )
+    invalid = ManageLinkInvalid("The link has expired. Call the practice for help.")
     if len(token) > 100:
         raise invalid
     record = await session.get(ManageToken, token_hash(token))
     if record is None or record.expires_at <= now:
         raise invalid
     appointment = await session.get(Appointment, record.appointment_id)
-    if appointment is None or not is_open(appointment, now):
+    if appointment is None:
         raise invalid
     return appointment
 
@@ -71,6 +70,12 @@ async def cancel_by_patient(
     session: AsyncSession, *, token: str, settings: Settings, now: dt.datetime
 ) -> Appointment:
     appointment = await appointment_for_token(session, token=token, now=now)
+    if not is_open(appointment, now):
+        # Also a visit whose time is over but not yet marked: the desk decides, not the link.
+        raise ManagedAppointmentClosed(
+            "This appointment has ended and can no longer be cancelled online. Call the "
+            f"practice at {settings.practice_phone}."
+        )
     return await appointments.cancel_appointment(
         session,
         appointment_id=appointment.id,

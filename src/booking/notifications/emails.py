@@ -31,7 +31,13 @@ SUBJECTS = {
     "declined": "About your appointment request at {practice}",
     "cancelled": "Your appointment at {practice} is cancelled",
     "new_request": "New appointment request {reference}",
+    "patient_cancelled": "Cancelled by the patient: appointment {reference}",
 }
+# A red-flag request must stand out in the desk's inbox: the word, never the symptom or name.
+URGENT_PREFIX = "URGENT: "
+
+# After these the request is closed: its link still shows it, read-only, with nothing to cancel.
+CLOSING_EVENTS = frozenset({"declined", "cancelled"})
 
 CALENDAR_METHOD = {"confirmed": CalendarMethod.request, "rescheduled": CalendarMethod.request}
 
@@ -40,6 +46,17 @@ def message_id(message: OutboxMessage, settings: Settings) -> str:
     """Fixed per outbox row: a resend after a crash is recognisably the same message."""
     domain = settings.mail_from.rpartition("@")[2] or "booking.local"
     return f"<{message.id}@{domain}>"
+
+
+def subject_for(message: OutboxMessage, settings: Settings) -> str:
+    """The one place subjects are built: generic, the reference at most, never a name."""
+    payload = message.payload
+    subject = SUBJECTS[message.event].format(
+        reference=payload["reference"], practice=settings.practice_name
+    )
+    if message.channel == Channel.desk_email and payload.get("urgent"):
+        subject = URGENT_PREFIX + subject[0].lower() + subject[1:]
+    return subject
 
 
 def _when(value: str | None, zone: Any) -> dict[str, str] | None:
@@ -72,11 +89,11 @@ def build_email(
         "visit": visit,
         "message": payload.get("message"),
         "manage_url": manage_url,
-        "desk_url": f"{settings.public_base_url.rstrip('/')}/desk",
+        "can_cancel": message.event not in CLOSING_EVENTS,
+        "urgent": bool(payload.get("urgent")),
+        "desk_url": f"{settings.links_base_url}/desk/appointments/{payload['appointment_id']}",
     }
-    subject = SUBJECTS[message.event].format(
-        reference=payload["reference"], practice=settings.practice_name
-    )
+    subject = subject_for(message, settings)
     context["subject"] = subject
 
     email = EmailMessage()

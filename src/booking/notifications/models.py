@@ -43,6 +43,8 @@ class OutboxMessage(SQLModel, table=True):
             name="uq_outbox_messages_once_per_change",
         ),
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+        # The per-address cap on request-received emails counts recent rows by this.
+        Index("ix_outbox_messages_recipient_recent", "recipient_hash", "created_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -62,6 +64,9 @@ class OutboxMessage(SQLModel, table=True):
     # The kind of the last failure (an SMTP code, an HTTP status): never a message text.
     last_error: str | None = Field(default=None, sa_type=Text)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    # Request-received emails only: a keyed hash of the lower-cased address (never the address),
+    # so that the daily cap per address is one indexed count.
+    recipient_hash: str | None = Field(default=None, sa_type=String(64))
     sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

@@ -42,13 +42,30 @@ class Notifier(Protocol):
 
 
 class ConsoleNotifier:
-    """Prints one line per email: its Message-ID and subject, never its recipient or body."""
+    """Prints each email readably, as Django's console backend does: a separator, the headers,
+    the text part (links and all) and the names of attachments.
+
+    Development only (production refuses it): it writes patients' emails to stdout.
+    """
+
+    SEPARATOR = "-" * 79
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
 
     async def send(self, message: EmailMessage) -> None:
-        print(f"email {message['Message-ID']}: {message['Subject']}", file=self.stream, flush=True)
+        print(self.render(message), file=self.stream, flush=True)
+
+    @classmethod
+    def render(cls, message: EmailMessage) -> str:
+        headers = [f"{name}: {message[name]}" for name in ("Message-ID", "From", "To", "Subject")]
+        text = message.get_body(preferencelist=("plain",))
+        body = text.get_content() if isinstance(text, EmailMessage) else "(no text part)"
+        attachments = [
+            f"[attachment: {part.get_filename()} ({part.get_content_type()})]"
+            for part in message.iter_attachments()
+        ]
+        return "\n".join([cls.SEPARATOR, *headers, "", body.rstrip("\n"), *attachments])
 
     async def aclose(self) -> None:
         return None

@@ -167,7 +167,7 @@ class Relay:
                 )
             else:
                 manage_url = (
-                    f"{self.settings.public_base_url.rstrip('/')}/manage/{manage_token}"
+                    f"{self.settings.links_base_url}/manage/{manage_token}"
                     if manage_token
                     else None
                 )

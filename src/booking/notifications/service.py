@@ -11,14 +11,17 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, bindparam, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.appointments.models import Appointment, appointments_table
+from booking.appointments.models import Appointment, EventSource, appointments_table
 from booking.config import Settings
 from booking.db import OUTBOX_WRITTEN
 from booking.notifications.models import Channel, OutboxMessage, OutboxStatus, outbox_messages
+from booking.security import sign
+
+RECEIPT_CAP_WINDOW = dt.timedelta(hours=24)
 
 # The patient's email for each change; changes not listed send the patient nothing.
 PATIENT_EMAIL_FOR = {
@@ -28,6 +31,16 @@ PATIENT_EMAIL_FOR = {
     "declined": "declined",
     "cancelled": "cancelled",
 }
+
+
+def desk_email_for(action: str, source: EventSource) -> str | None:
+    """The front desk hears of what it did not do itself: a new request, a patient's cancel."""
+    if action == "created":
+        return "new_request"
+    if action == "cancelled" and source == EventSource.patient:
+        return "patient_cancelled"
+    return None
+
 
 WEBHOOK_EVENT_FOR = {
     "created": "appointment.requested",
@@ -58,10 +71,43 @@ def visit_fields(appointment: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def recipient_hash(email: str, settings: Settings) -> str:
+    """Keyed with the secret key (an unkeyed hash of a guessable address is the address)."""
+    return sign(settings.secret_key, "receipt-cap", email.strip().lower())
+
+
+def receipt_under_cap(cap: int) -> ColumnElement[bool]:
+    """The condition a request-received email is queued under: its address got fewer than
+    ``cap`` of them in the last 24 hours (BOOKING_RECEIPTS_PER_ADDRESS_PER_DAY), so that the
+    public form cannot be used to mail a stranger over and over. One indexed count, stopped at
+    the cap, evaluated in the statement that inserts the email (bind parameters ``cap_hash``
+    and ``cap_since``, see ``receipt_cap_parameters``). Two requests for one address at the
+    same instant may both pass: the cap is a bound on abuse, not an exact count."""
+    table = outbox_messages
+    recent = (
+        select(literal_column("1"))
+        .where(
+            table.c.recipient_hash == bindparam("cap_hash", type_=table.c.recipient_hash.type),
+            table.c.created_at > bindparam("cap_since", type_=table.c.created_at.type),
+        )
+        .limit(cap)
+        .subquery()
+    )
+    return select(func.count()).select_from(recent).scalar_subquery() < cap
+
+
+def receipt_cap_parameters(email: str, settings: Settings, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "cap_hash": recipient_hash(email, settings),
+        "cap_since": now - RECEIPT_CAP_WINDOW,
+    }
+
+
 def notification_rows(
     *,
     appointment: Mapping[str, Any],
     action: str,
+    source: EventSource,
     message_to_patient: str | None,
     settings: Settings,
     now: dt.datetime,
@@ -69,11 +115,18 @@ def notification_rows(
     """The outbox rows one change of an appointment queues, as column values.
 
     ``appointment`` holds the appointment's column values after the change (a row mapping or
-    ``appointment_values`` of a model).
+    ``appointment_values`` of a model). A request-received email carries ``recipient_hash``
+    (the only rows that do): the per-address cap counts them.
     """
     rows: list[dict[str, Any]] = []
 
-    def queue(channel: Channel, event: str, payload: dict[str, Any], target: str = "") -> None:
+    def queue(
+        channel: Channel,
+        event: str,
+        payload: dict[str, Any],
+        target: str = "",
+        recipient: str | None = None,
+    ) -> None:
         rows.append(
             {
                 "id": uuid.uuid4(),
@@ -87,14 +140,16 @@ def notification_rows(
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
+                "recipient_hash": recipient,
             }
         )
 
     visit = visit_fields(appointment)
     if action in PATIENT_EMAIL_FOR:
+        template = PATIENT_EMAIL_FOR[action]
         queue(
             Channel.patient_email,
-            PATIENT_EMAIL_FOR[action],
+            template,
             {
                 **visit,
                 "first_name": appointment["first_name"],
@@ -102,9 +157,16 @@ def notification_rows(
                 "calendar_sequence": appointment["calendar_sequence"],
                 "message": message_to_patient,
             },
+            recipient=(
+                recipient_hash(appointment["email"], settings)
+                if template == "request_received"
+                else None
+            ),
         )
-    if action == "created":
-        queue(Channel.desk_email, "new_request", visit)
+    desk_email = desk_email_for(action, source)
+    if desk_email is not None:
+        # Urgency marks the desk's subject line; webhooks keep to ids, status and times.
+        queue(Channel.desk_email, desk_email, {**visit, "urgent": appointment["is_urgent"]})
     for url in settings.webhook_urls:
         event = {
             "id": str(uuid.uuid4()),
@@ -125,6 +187,7 @@ def queue_notifications(
     *,
     appointment: Appointment,
     action: str,
+    source: EventSource,
     message_to_patient: str | None,
     settings: Settings,
     now: dt.datetime,
@@ -132,6 +195,7 @@ def queue_notifications(
     for row in notification_rows(
         appointment=appointment_values(appointment),
         action=action,
+        source=source,
         message_to_patient=message_to_patient,
         settings=settings,
         now=now,

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
+
+from booking.appointments.schemas import ShortLine
 
 
 class ProviderOut(BaseModel):
@@ -17,4 +18,4 @@ class ProviderOut(BaseModel):
 class ProviderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: ShortLine

@@ -49,3 +49,15 @@ class WeakPassword(DomainError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, errors=[FieldError("password", detail).as_json()])
+
+
+class CannotDeactivateSelf(DomainError):
+    status = 409
+    slug = "cannot-deactivate-self"
+    title = "You cannot deactivate your own account"
+
+
+class LastActiveAdmin(DomainError):
+    status = 409
+    slug = "last-active-admin"
+    title = "The last active admin cannot be deactivated"

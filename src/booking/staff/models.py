@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String
 from sqlmodel import Field, SQLModel
 
 from booking.db import UTCDateTime
@@ -31,3 +31,23 @@ class StaffAccount(SQLModel, table=True):
     token_generation: int = 0
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class DeskSession(SQLModel, table=True):
+    """A signed-in desk browser. The cookie holds a random token; only its SHA-256 is stored,
+    so a copy of this table opens nothing. Deleting the row ends the session at once."""
+
+    __tablename__ = "desk_sessions"
+
+    id: str = Field(sa_type=String(64), primary_key=True, description="SHA-256 of the token.")
+    staff_id: uuid.UUID = Field(
+        sa_column=Column(
+            ForeignKey("staff_accounts.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    csrf_token: str = Field(sa_type=String(64))
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    # Refreshed at most once a minute (see staff.sessions.TOUCH_EVERY), not on every request.
+    last_seen_at: dt.datetime = Field(sa_type=UTCDateTime)
+    # The absolute deadline: BOOKING_DESK_SESSION_HOURS after sign-in, however busy.
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)

@@ -10,12 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from booking.db import SessionDep
-from booking.dependencies import ClockDep, SettingsDep, require_json_body
+from booking.dependencies import ClockDep, SettingsDep, client_address, require_json_body
 from booking.errors import problem_responses
 from booking.staff import service as staff
 from booking.staff.dependencies import AdminStaff, CurrentStaff
-from booking.staff.errors import InvalidCredentials
-from booking.staff.schemas import AccessToken, StaffCreate, StaffOut
+from booking.staff.schemas import AccessToken, SessionsEnded, StaffCreate, StaffOut
 from booking.staff.throttle import SignInThrottle
 from booking.staff.tokens import issue_access_token
 
@@ -43,14 +42,14 @@ async def sign_in(
     throttle: Annotated[SignInThrottle, Depends(get_sign_in_throttle)],
 ) -> AccessToken:
     """OAuth2 password flow: `username` is the staff email. Failed attempts are throttled per
-    account and per client (429 with `Retry-After`)."""
-    client = request.client.host if request.client else "unknown"
-    await throttle.refuse_if_throttled(email=form.username, client=client)
-    account = await staff.authenticate(session, email=form.username, password=form.password)
-    if account is None:
-        await throttle.record_failure(email=form.username, client=client)
-        raise InvalidCredentials("Check the email and password and try again.")
-    await throttle.forget_account(email=form.username, client=client)
+    account and client, per account and per client (429 with `Retry-After`)."""
+    account = await staff.sign_in(
+        session,
+        throttle=throttle,
+        email=form.username,
+        password=form.password,
+        client=client_address(request),
+    )
     lifetime = dt.timedelta(minutes=settings.access_token_minutes)
     token = issue_access_token(
         staff_id=account.id,
@@ -116,11 +115,28 @@ async def create_staff(
     operation_id="deactivateStaff",
     summary="Deactivate a staff account (admin); its tokens stop working at once",
     tags=["staff"],
-    responses=problem_responses(401, 403, 404, 422, 500),
+    responses=problem_responses(401, 403, 404, 409, 422, 500),
 )
 async def deactivate_staff(
-    staff_id: uuid.UUID, _admin: AdminStaff, session: SessionDep, clock: ClockDep
+    staff_id: uuid.UUID, admin: AdminStaff, session: SessionDep, clock: ClockDep
 ) -> StaffOut:
-    """The account can no longer sign in, and its tokens stop working at once."""
-    account = await staff.deactivate_staff(session, staff_id=staff_id, now=clock.now())
+    """The account can no longer sign in; its tokens and desk sessions end at once. 409
+    `cannot-deactivate-self` for your own account, `last-active-admin` for the last admin."""
+    account = await staff.deactivate_staff(session, staff_id=staff_id, now=clock.now(), by=admin.id)
     return StaffOut.model_validate(account, from_attributes=True)
+
+
+@router.post(
+    "/staff/{staff_id}/end-sessions",
+    operation_id="endStaffSessions",
+    summary="Sign a staff account out everywhere (admin)",
+    tags=["staff"],
+    responses=problem_responses(401, 403, 404, 422, 500),
+)
+async def end_staff_sessions(
+    staff_id: uuid.UUID, _admin: AdminStaff, session: SessionDep, clock: ClockDep
+) -> SessionsEnded:
+    """Every desk session of the account ends and its bearer tokens stop working; the account
+    stays active and can sign in again. `ended` counts the desk sessions."""
+    ended = await staff.end_sessions(session, staff_id=staff_id, now=clock.now())
+    return SessionsEnded(ended=ended)

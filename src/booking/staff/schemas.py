@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from booking.appointments.schemas import EmailAddress
+from booking.appointments.schemas import EmailAddress, ShortLine
 from booking.staff.models import StaffRole
 
 
@@ -29,8 +29,10 @@ class StaffCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailAddress
-    display_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
-    ]
+    display_name: ShortLine
     role: StaffRole = StaffRole.front_desk
     password: Annotated[str, StringConstraints(min_length=12, max_length=256)]
+
+
+class SessionsEnded(BaseModel):
+    ended: int = Field(description="How many desk sessions were ended.", examples=[2])

@@ -5,15 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.errors import NotFound
-from booking.staff.errors import StaffEmailTaken
+from booking.staff import sessions as desk_sessions
+from booking.staff.errors import (
+    CannotDeactivateSelf,
+    InvalidCredentials,
+    LastActiveAdmin,
+    StaffEmailTaken,
+)
 from booking.staff.models import StaffAccount, StaffRole
 from booking.staff.passwords import check_password_strength, hash_password, verify_password
+from booking.staff.throttle import SignInThrottle
 
 
 def normalize_email(email: str) -> str:
@@ -74,15 +81,68 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> S
     return account if usable and matches else None
 
 
-async def deactivate_staff(
-    session: AsyncSession, *, staff_id: uuid.UUID, now: dt.datetime
+async def sign_in(
+    session: AsyncSession, *, throttle: SignInThrottle, email: str, password: str, client: str
 ) -> StaffAccount:
-    account = await get_staff(session, staff_id)
-    account.is_active = False
+    """The one sign-in flow (API token and desk page): throttle, check, count the failure.
+
+    Raises TooManySignInAttempts (429) or InvalidCredentials (401)."""
+    await throttle.refuse_if_throttled(email=email, client=client)
+    account = await authenticate(session, email=email, password=password)
+    if account is None:
+        await throttle.record_failure(email=email, client=client)
+        raise InvalidCredentials("Check the email and password and try again.")
+    await throttle.forget_failures(email=email, client=client)
+    return account
+
+
+async def _revoke_access(session: AsyncSession, account: StaffAccount, now: dt.datetime) -> int:
+    """Older tokens stop working and desk sessions end, in the caller's transaction."""
     account.token_generation += 1
     account.updated_at = now
+    ended = await desk_sessions.end_all_sessions(session, staff_id=account.id)
     await session.flush()
+    return ended
+
+
+async def deactivate_staff(
+    session: AsyncSession,
+    *,
+    staff_id: uuid.UUID,
+    now: dt.datetime,
+    by: uuid.UUID | None = None,
+) -> StaffAccount:
+    """``by``: the admin asking (None from the command line, which has no "self")."""
+    if by == staff_id:
+        raise CannotDeactivateSelf("Ask another admin to deactivate your account.")
+    # Lock the active admins' rows (in id order, so two of these never deadlock): two admins
+    # deactivating each other at once are served one after the other, and the second sees
+    # that only one admin is left. SQLite ignores FOR UPDATE; there BEGIN IMMEDIATE already
+    # serializes writing transactions (db.py).
+    active_admins = (
+        await session.execute(
+            select(StaffAccount)
+            .where(col(StaffAccount.role) == StaffRole.admin, col(StaffAccount.is_active) == true())
+            .order_by(col(StaffAccount.id))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalars()
+    admin_ids = {admin.id for admin in active_admins}
+    account = await get_staff(session, staff_id)
+    if admin_ids == {account.id}:
+        raise LastActiveAdmin(
+            "This is the last active admin account; make another account an admin first."
+        )
+    account.is_active = False
+    await _revoke_access(session, account, now)
     return account
+
+
+async def end_sessions(session: AsyncSession, *, staff_id: uuid.UUID, now: dt.datetime) -> int:
+    """Sign the account out everywhere: desk sessions end and bearer tokens stop working.
+    Returns the number of desk sessions ended."""
+    return await _revoke_access(session, await get_staff(session, staff_id), now)
 
 
 async def reset_password(
@@ -90,6 +150,4 @@ async def reset_password(
 ) -> None:
     check_password_strength(password)
     account.password_hash = await hash_password(password)
-    account.token_generation += 1
-    account.updated_at = now
-    await session.flush()
+    await _revoke_access(session, account, now)

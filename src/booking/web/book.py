@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import logging
-import re
-import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -25,55 +22,55 @@ from booking.db import SessionDep
 from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep
 from booking.errors import DomainError, field_errors_from_validation
 from booking.idempotency.dependencies import Idempotency
-from booking.security import RateLimited, public_rate_limit, sign
+from booking.idempotency.errors import IdempotencyKeyReused
+from booking.security import RateLimited, public_rate_limit
+from booking.web.form_stamp import FormStamp, StampVerdict, issue_stamp, judge, read_stamp
 from booking.web.pages import SYMPTOM_LABELS, render
 
 router = APIRouter(include_in_schema=False)
 logger = logging.getLogger("booking.spam")
 
-_KEY = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+SEND_AGAIN = "Please check your details and send again."
+ALREADY_SENT = (
+    "We already have the request sent with this form, and our email about it is on its way. "
+    "To send another request, check the details and send again."
+)
 
-# Friendlier words than the schema's, where a person reads them.
-FRIENDLY = {
-    "consent": "Please agree, so that we may store your request.",
-    "contact_preference": "Please choose how we should contact you.",
-    "reason_code": "Please choose a reason.",
-}
+# The form's fields in page order: the error summary lists them in this order.
+FORM_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "is_new_patient",
+    "reason_code",
+    "reason_detail",
+    "urgent_symptoms",
+    "preferred_windows",
+    *(f"{name}_{n}" for n in (1, 2, 3) for name in ("date", "part")),
+    "contact_preference",
+    "consent",
+)
+# Where a summary entry leads when the error belongs to a group rather than one field.
+SUMMARY_TARGET = {"preferred_windows": "date_1"}
 
 
-def frame_ancestors(settings: Settings) -> dict[str, str]:
-    """The form may be embedded on the practice's own sites (BOOKING_CORS_ORIGINS)."""
+def page_headers(settings: Settings) -> dict[str, str]:
+    """The form may be embedded on the practice's own sites (BOOKING_CORS_ORIGINS). Its pages
+    hold what the patient typed, or their reference: never kept in a cache."""
     allowed = " ".join(["'self'", *settings.cors_origins])
-    return {"Content-Security-Policy": f"frame-ancestors {allowed}"}
+    return {"Content-Security-Policy": f"frame-ancestors {allowed}", "Cache-Control": "no-store"}
 
 
-def _sign(settings: Settings, value: str) -> str:
-    return sign(settings.secret_key, "booking form", value)[:32]
+def request_from_form(form: FormData) -> tuple[dict[str, Any], list[int]]:
+    """The API's request body, and for each of its preferred windows the form's day number."""
 
-
-def form_started_token(settings: Settings, now: dt.datetime) -> str:
-    stamp = str(int(now.timestamp()))
-    return f"{stamp}.{_sign(settings, stamp)}"
-
-
-def filled_too_fast(settings: Settings, token: str, now: dt.datetime) -> bool:
-    """Bots post at once; people take a few seconds. A missing or forged stamp counts as fast."""
-    stamp, _, signature = token.partition(".")
-    if not stamp.isdigit() or not hmac.compare_digest(_sign(settings, stamp), signature):
-        return True
-    return now.timestamp() - int(stamp) < settings.form_min_fill_seconds
-
-
-def request_from_form(form: FormData) -> dict[str, Any]:
     def text(name: str) -> str | None:
         value = form.get(name)
         return value if isinstance(value, str) and value.strip() else None
 
-    windows = [
-        {"date": text(f"date_{n}"), "part_of_day": text(f"part_{n}") or "any"}
-        for n in (1, 2, 3)
-        if text(f"date_{n}")
-    ]
+    days = [n for n in (1, 2, 3) if text(f"date_{n}")]
     body: dict[str, Any] = {
         "patient": {
             "first_name": text("first_name"),
@@ -85,28 +82,34 @@ def request_from_form(form: FormData) -> dict[str, Any]:
         },
         "reason_code": text("reason_code"),
         "reason_detail": text("reason_detail"),
-        "preferred_windows": windows,
+        "preferred_windows": [
+            {"date": text(f"date_{n}"), "part_of_day": text(f"part_{n}") or "any"} for n in days
+        ],
         "contact_preference": text("contact_preference"),
         "urgent_symptoms": [value for value in form.getlist("urgent_symptoms") if value],
         "consent": form.get("consent") == "true",
     }
-    return body
+    return body, days
 
 
-def form_errors(error: ValidationError) -> dict[str, str]:
-    """Schema errors keyed by the form's own field names."""
+def form_errors(error: ValidationError, days: list[int]) -> dict[str, str]:
+    """Schema errors keyed by the form's own field names, in page order (each window's errors
+    next to its own day: the form leaves empty days out of the body)."""
     errors: dict[str, str] = {}
     for problem in field_errors_from_validation(error.errors()):
         parts = problem.field.split(".")
         if parts[0] == "patient" and len(parts) > 1:
             name = parts[1]
         elif parts[0] == "preferred_windows" and len(parts) > 2:
-            name = f"date_{int(parts[1]) + 1}" if parts[2] == "date" else "preferred_windows"
+            prefix = "date" if parts[2] == "date" else "part"
+            name = f"{prefix}_{days[int(parts[1])]}"
+        elif parts[0] == "urgent_symptoms":
+            name = "urgent_symptoms"
         else:
             name = parts[0]
-        message = FRIENDLY.get(name, problem.message)
-        errors.setdefault(name, message[:1].upper() + message[1:])
-    return errors
+        errors.setdefault(name, problem.message)
+    order = {name: position for position, name in enumerate(FORM_FIELDS)}
+    return dict(sorted(errors.items(), key=lambda item: order.get(item[0], len(order))))
 
 
 def form_page(
@@ -116,20 +119,23 @@ def form_page(
     *,
     values: dict[str, Any],
     errors: dict[str, str],
-    idempotency_key: str,
+    stamp: FormStamp,
+    notice: str | None = None,
 ) -> HTMLResponse:
     rules = BookingRules.from_settings(settings, now)
     return render(
         request,
         "book.html",
         settings,
-        status_code=422 if errors else 200,
-        headers=frame_ancestors(settings),
+        status_code=422 if errors or notice else 200,
+        headers=page_headers(settings),
         # Fields never filled in read as empty (the templates' undefined variables are errors).
         values=defaultdict(str, {"urgent_symptoms": [], **values}),
         errors=defaultdict(str, errors),
-        idempotency_key=idempotency_key,
-        form_started=form_started_token(settings, now),
+        summary=[(SUMMARY_TARGET.get(name, name), message) for name, message in errors.items()],
+        notice=notice,
+        idempotency_key=stamp.idempotency_key,
+        form_started=stamp.token(settings),
         symptoms=[{"code": s.value, "label": SYMPTOM_LABELS[s]} for s in UrgentSymptom],
         last_day=rules.last_bookable_date.strftime("%-d %B %Y"),
         open_days=", ".join(WEEKDAY_NAMES[day].title() for day in sorted(rules.open_weekdays)),
@@ -138,13 +144,14 @@ def form_page(
 
 @router.get("/book")
 async def book_form(request: Request, settings: SettingsDep, clock: ClockDep) -> HTMLResponse:
+    now = clock.now()
     return form_page(
         request,
         settings,
-        clock.now(),
+        now,
         values={"contact_preference": "email", "is_new_patient": True},
         errors={},
-        idempotency_key=str(uuid.uuid4()),
+        stamp=issue_stamp(now),
     )
 
 
@@ -158,16 +165,21 @@ async def book_submit(
 ) -> Response:
     form = await request.form()
     now = clock.now()
-    submitted_key = str(form.get("idempotency_key") or "")
-    key = submitted_key if _KEY.match(submitted_key) else str(uuid.uuid4())
     values: dict[str, Any] = {name: form.get(name) for name in form if name != "urgent_symptoms"}
     values["urgent_symptoms"] = form.getlist("urgent_symptoms")
 
-    if form.get("website") or filled_too_fast(settings, str(form.get("form_started", "")), now):
-        # Spam is answered like a success, so that bots learn nothing, and is not stored.
+    if form.get("website"):
+        # Only a bot fills the hidden field: answered like a success, so that it learns nothing.
         logger.info("spam dropped on /book (request_id=%s)", request.state.request_id)
         request.app.state.metrics.spam.inc()
-        return render(request, "book_thanks.html", settings, reference=None, advisory=None)
+        return render(
+            request,
+            "book_thanks.html",
+            settings,
+            headers=page_headers(settings),
+            reference=None,
+            advisory=None,
+        )
 
     try:
         await public_rate_limit(request)
@@ -177,17 +189,41 @@ async def book_submit(
             "message.html",
             settings,
             status_code=429,
-            headers={**frame_ancestors(settings), **error.headers},
+            headers={**page_headers(settings), **error.headers},
             heading="Please wait a moment",
             text=f"Many requests came from your network just now. {error.detail}",
         )
     use_rules(BookingRules.from_settings(settings, now))
+    body, days = request_from_form(form)
     try:
-        payload = AppointmentCreate.model_validate(request_from_form(form))
+        payload: AppointmentCreate | None = AppointmentCreate.model_validate(body)
+        errors: dict[str, str] = {}
     except ValidationError as error:
+        payload, errors = None, form_errors(error, days)
+
+    stamp = read_stamp(
+        settings,
+        token=str(form.get("form_started") or ""),
+        idempotency_key=str(form.get("idempotency_key") or ""),
+    )
+    verdict = judge(settings, stamp, now)
+    if verdict is not StampVerdict.ok:
+        # Possibly a bot, possibly a quick person: never a silent drop, the form comes back.
+        # A stamp that is merely young keeps counting; any other gets a new one.
+        logger.info("form stamp %s on /book (request_id=%s)", verdict, request.state.request_id)
+        carried = stamp if stamp is not None and verdict is StampVerdict.too_fast else None
         return form_page(
-            request, settings, now, values=values, errors=form_errors(error), idempotency_key=key
+            request,
+            settings,
+            now,
+            values=values,
+            errors=errors,
+            stamp=carried or issue_stamp(now),
+            notice=SEND_AGAIN,
         )
+    assert stamp is not None
+    if payload is None:
+        return form_page(request, settings, now, values=values, errors=errors, stamp=stamp)
 
     async def create() -> Response:
         created = await appointments.create_appointment(
@@ -198,25 +234,37 @@ async def book_submit(
             actor=appointments.Actor(source=EventSource.web),
         )
         assert isinstance(created, appointments.CreatedAppointment)
-        request.app.state.metrics.appointments_created.labels(payload.reason_code).inc()
+        request.app.state.metrics.appointment_stored(
+            "form", receipt_skipped=created.receipt_skipped
+        )
         return render(
             request,
             "book_thanks.html",
             settings,
-            headers=frame_ancestors(settings),
             reference=created.reference,
             advisory=created.advisory,
         )
 
     idempotency = Idempotency(
-        key=key,
+        key=stamp.idempotency_key,
         request=request,
         clock=clock,
         ttl=dt.timedelta(hours=settings.idempotency_key_ttl_hours),
     )
     try:
-        return await idempotency.respond(
+        response = await idempotency.respond(
             session, scope="public", payload=payload.model_dump(mode="json"), produce=create
+        )
+    except IdempotencyKeyReused:
+        # The stamp already produced a stored request; a different one needs a form of its own.
+        return form_page(
+            request,
+            settings,
+            now,
+            values=values,
+            errors={},
+            stamp=issue_stamp(now),
+            notice=ALREADY_SENT,
         )
     except DomainError as error:
         return render(
@@ -224,7 +272,11 @@ async def book_submit(
             "message.html",
             settings,
             status_code=error.status,
+            headers=page_headers(settings),
             heading="Your request is on its way",
             text="We are still saving the request you sent a moment ago; there is no need to "
             "send it again. " + error.detail,
         )
+    # A replayed response carries only its stored headers; the page's own are set again.
+    response.headers.update(page_headers(settings))
+    return response

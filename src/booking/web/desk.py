@@ -23,20 +23,18 @@ from booking.appointments.schemas import AppointmentOut
 from booking.clock import Clock
 from booking.config import Settings
 from booking.db import SessionDep
-from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep
+from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep, client_address
 from booking.errors import DomainError, FieldError, RequestInvalid
 from booking.providers import service as providers
 from booking.staff import service as staff_service
-from booking.staff.errors import TooManySignInAttempts
-from booking.staff.models import StaffAccount
+from booking.staff import sessions as desk_sessions
+from booking.staff.errors import InvalidCredentials, TooManySignInAttempts
+from booking.staff.models import DeskSession, StaffAccount
 from booking.web.pages import NO_FRAMING, STATUS_LABELS, render
 from booking.web.sessions import (
     COOKIE_NAME,
-    DeskSession,
     clear_session_cookie,
     csrf_matches,
-    decode_session,
-    new_session,
     set_session_cookie,
 )
 
@@ -73,15 +71,16 @@ class Desk:
     session: DeskSession
 
 
-async def signed_in(
-    request: Request, sessionmaker: SessionmakerDep, settings: SettingsDep, clock: ClockDep
-) -> Desk:
-    state = decode_session(request.cookies.get(COOKIE_NAME), settings, clock.now())
-    if state is None:
-        raise LoginRequired
-    async with sessionmaker() as session:
-        staff = await session.get(StaffAccount, state.staff_id)
-    if staff is None or not staff.is_active or staff.token_generation != state.generation:
+async def signed_in(request: Request, sessionmaker: SessionmakerDep, clock: ClockDep) -> Desk:
+    """The desk session the cookie names, in a short transaction of its own: the route's
+    session stays untouched until the route uses it (on SQLite, one process has one
+    connection). Marking the session used writes at most once a minute."""
+    async with sessionmaker() as session, session.begin():
+        state = await desk_sessions.find_session(
+            session, token=request.cookies.get(COOKIE_NAME, ""), now=clock.now()
+        )
+        staff = await session.get(StaffAccount, state.staff_id) if state else None
+    if state is None or staff is None or not staff.is_active:
         raise LoginRequired
     return Desk(staff, state)
 
@@ -109,7 +108,6 @@ def page(
         csrf_token=desk.session.csrf_token,
         **context,
     )
-    set_session_cookie(response, desk.session, settings, clock.now())  # the idle timer restarts
     return response
 
 
@@ -175,31 +173,38 @@ async def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, str(form.get("csrf_token") or "")):
         return forbidden(request, settings)
-    throttle = request.app.state.sign_in_throttle
-    client = request.client.host if request.client else "unknown"
     try:
-        await throttle.refuse_if_throttled(email=email, client=client)
+        account = await staff_service.sign_in(
+            session,
+            throttle=request.app.state.sign_in_throttle,
+            email=email,
+            password=password,
+            client=client_address(request),
+        )
     except TooManySignInAttempts as error:
         return login_page(request, settings, email=email, error=error.detail, status=429)
-    account = await staff_service.authenticate(session, email=email, password=password)
-    if account is None:
-        await throttle.record_failure(email=email, client=client)
+    except InvalidCredentials:
         return login_page(
             request, settings, email=email, error="Wrong email or password.", status=401
         )
-    await throttle.forget_account(email=email, client=client)
+    lifetime = dt.timedelta(hours=settings.desk_session_hours)
+    token, _ = await desk_sessions.start_session(
+        session, staff_id=account.id, lifetime=lifetime, now=clock.now()
+    )
     response = RedirectResponse("/desk", status_code=303, headers=PAGE_HEADERS)
-    state = new_session(account.id, account.token_generation, clock.now())
-    set_session_cookie(response, state, settings, clock.now())
+    set_session_cookie(response, token, settings, lifetime)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/desk/login")
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, desk: DeskDep, settings: SettingsDep) -> Response:
+async def logout(
+    request: Request, desk: DeskDep, session: SessionDep, settings: SettingsDep
+) -> Response:
     form = await request.form()
     if not csrf_matches(desk.session, _text(form, "csrf_token")):
         return forbidden(request, settings)
+    await desk_sessions.end_session(session, token=request.cookies.get(COOKIE_NAME, ""))
     response = RedirectResponse("/desk/login", status_code=303, headers=PAGE_HEADERS)
     clear_session_cookie(response, settings)
     return response
@@ -379,6 +384,15 @@ def _minutes(form: FormData) -> int | None:
     return int(value)
 
 
+def _provider(form: FormData) -> uuid.UUID | None:
+    value = _text(form, "provider_id")
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        problem = FieldError("provider_id", "choose a provider from the list")
+        raise RequestInvalid([problem]) from None
+
+
 def _reason(form: FormData) -> str:
     reason = _text(form, "reason")
     if not reason or len(reason) > 500:
@@ -405,12 +419,11 @@ async def _perform(
         "now": clock.now(),
     }
     if action == "confirm":
-        provider = _text(form, "provider_id")
         await appointments.confirm_appointment(
             session,
             start=_start(form, settings),
             duration_minutes=_minutes(form),
-            provider_id=uuid.UUID(provider) if provider else None,
+            provider_id=_provider(form),
             message=_text(form, "message")[:1000] or None,
             **common,
         )
@@ -470,8 +483,6 @@ async def act(
             errors={form_key: _explain(error)},
             typed=typed,
         )
-    response = RedirectResponse(
+    return RedirectResponse(
         f"/desk/appointments/{appointment_id}?done={action}", status_code=303, headers=PAGE_HEADERS
     )
-    set_session_cookie(response, desk.session, settings, clock.now())
-    return response

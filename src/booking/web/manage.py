@@ -11,7 +11,7 @@ from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep
 from booking.manage import service as manage
-from booking.manage.errors import ManageLinkInvalid
+from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid
 from booking.manage.schemas import ManageView
 from booking.web.pages import NO_FRAMING, STATUS_LABELS, local_time, render
 
@@ -30,12 +30,14 @@ def _page(
     can_cancel: bool,
     confirm_cancel: bool = False,
     notice: str | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     view = ManageView.of(appointment, settings, can_cancel=can_cancel)
     return render(
         request,
         "manage.html",
         settings,
+        status_code=status_code,
         headers=HEADERS,
         view=view,
         token=token,
@@ -54,7 +56,8 @@ def _invalid(request: Request, settings: Settings, error: ManageLinkInvalid) -> 
         status_code=404,
         headers=HEADERS,
         heading="This link does not work any more",
-        text=f"{error.detail} Phone: {settings.practice_phone}.",
+        text=error.detail,
+        phone=settings.practice_phone,
     )
 
 
@@ -62,22 +65,25 @@ def _invalid(request: Request, settings: Settings, error: ManageLinkInvalid) -> 
 async def manage_page(
     token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
+    now = clock.now()
     try:
-        appointment = await manage.appointment_for_token(session, token=token, now=clock.now())
+        appointment = await manage.appointment_for_token(session, token=token, now=now)
     except ManageLinkInvalid as error:
         return _invalid(request, settings, error)
-    return _page(request, settings, appointment, token, can_cancel=True)
+    return _page(request, settings, appointment, token, can_cancel=manage.is_open(appointment, now))
 
 
 @router.get("/manage/{token}/cancel")
 async def manage_cancel_confirmation(
     token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
+    now = clock.now()
     try:
-        appointment = await manage.appointment_for_token(session, token=token, now=clock.now())
+        appointment = await manage.appointment_for_token(session, token=token, now=now)
     except ManageLinkInvalid as error:
         return _invalid(request, settings, error)
-    return _page(request, settings, appointment, token, can_cancel=True, confirm_cancel=True)
+    open_ = manage.is_open(appointment, now)
+    return _page(request, settings, appointment, token, can_cancel=open_, confirm_cancel=open_)
 
 
 @router.post("/manage/{token}/cancel")
@@ -90,6 +96,10 @@ async def manage_cancel(
         )
     except ManageLinkInvalid as error:
         return _invalid(request, settings, error)
+    except ManagedAppointmentClosed:
+        # Ended meanwhile (a second tab, the desk): show where it stands, change nothing.
+        appointment = await manage.appointment_for_token(session, token=token, now=clock.now())
+        return _page(request, settings, appointment, token, can_cancel=False, status_code=409)
     return _page(
         request,
         settings,

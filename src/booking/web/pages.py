@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from booking.appointments.reasons import REASONS, UrgentSymptom
@@ -31,12 +33,26 @@ STATUS_LABELS = {
     "cancelled": "Cancelled",
 }
 
+
+def phone_link(number: str) -> Markup:
+    """A tap-to-call link; a tel: address holds only digits and +."""
+    return Markup('<a href="tel:{}">{}</a>').format(re.sub(r"[^\d+]", "", number), number)
+
+
+def link_phone_number(text: str, number: str) -> Markup:
+    """The text, escaped, with each mention of the number (not part of a longer one) a link."""
+    mention = re.compile(rf"(?<![\d+]){re.escape(number)}(?!\d)")
+    return phone_link(number).join(mention.split(text))  # join escapes each piece
+
+
 _environment = Environment(
     loader=PackageLoader("booking.web", "templates"),
     autoescape=select_autoescape(enabled_extensions=("html",), default=True),
     undefined=StrictUndefined,
 )
 _environment.filters["symptom_label"] = lambda code: SYMPTOM_LABELS[UrgentSymptom(code)]
+_environment.filters["phone_link"] = phone_link
+_environment.filters["link_phone_number"] = link_phone_number
 templates = Jinja2Templates(env=_environment)
 
 # Pages may be framed only where settings allow (the hosted form); the desk never.
@@ -67,6 +83,7 @@ def render(
     base = {
         "practice_name": settings.practice_name,
         "practice_phone": settings.practice_phone,
+        "emergency_number": settings.emergency_number,
         "reasons": list(REASONS.values()),
         "reason_labels": {code.value: info.label for code, info in REASONS.items()},
         "status_labels": STATUS_LABELS,
