@@ -30,7 +30,12 @@ def token_hash(token: str) -> str:
 
 
 async def mint_manage_token(
-    session: AsyncSession, *, appointment_id: uuid.UUID, now: dt.datetime, days: int
+    session: AsyncSession,
+    *,
+    appointment_id: uuid.UUID,
+    now: dt.datetime,
+    days: int,
+    flush: bool = True,
 ) -> str:
     token = secrets.token_urlsafe(32)
     session.add(
@@ -41,7 +46,8 @@ async def mint_manage_token(
             expires_at=now + dt.timedelta(days=days),
         )
     )
-    await session.flush()
+    if flush:
+        await session.flush()
     return token
 
 

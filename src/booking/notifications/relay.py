@@ -1,17 +1,19 @@
 """The relay: delivers outbox rows after their transaction committed, with retries.
 
 Runs inside `booking serve` (woken right after a commit that queued something) and as
-`booking worker`; any number can run at once:
+`booking worker`; any number can run at once. Two transactions per batch, whatever its size:
 
 1. Claim a batch: due, pending rows whose lease has lapsed; on PostgreSQL with
    ``FOR UPDATE SKIP LOCKED`` so that relays never wait for each other. The claim counts an
-   attempt and sets a lease.
-2. For each row: renew the lease only if this relay still holds it (another relay may have
-   taken over a lapsed lease), then send, then mark it sent. A relay that dies between sending
-   and marking leaves a lease that lapses; the next relay sends again, with the same
-   Message-ID: at most one resend, recognisable as such.
-3. A failure that retrying cannot fix (an SMTP 5xx) marks the row dead at once; others are
-   retried with exponential backoff and jitter, and go dead after BOOKING_OUTBOX_MAX_ATTEMPTS.
+   attempt, sets a lease, and mints the manage links of the patients' emails.
+2. Send each message. Should the batch outlive its lease (a slow SMTP relay), the lease of the
+   messages still in hand is renewed first (only those this relay still holds are sent).
+3. Record every outcome in one transaction: sent, retry later (exponential backoff with
+   jitter), or dead (a failure retrying cannot fix, such as an SMTP 5xx, or the last attempt).
+
+A relay that dies between sending and recording leaves leases that lapse; the next relay sends
+those messages again, with the same Message-ID: at most one resend per message of the batch in
+hand, recognisable as such.
 """
 
 from __future__ import annotations
@@ -23,13 +25,11 @@ import logging
 import random
 import socket
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col
 
 from booking.clock import Clock
 from booking.config import Settings
@@ -44,10 +44,6 @@ logger = logging.getLogger("booking.relay")
 CLAIM_LEASE = dt.timedelta(seconds=60)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 3600.0
-
-
-class LeaseLost(Exception):
-    """Another relay took the message over after this relay's lease lapsed."""
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -76,6 +72,8 @@ class Relay:
         self.wakeup = asyncio.Event()
         # One send may take a connection, a login and the data: three timeouts and a margin.
         self.send_lease = dt.timedelta(seconds=30 + 3 * settings.smtp_timeout_seconds)
+        self._lease_until = dt.datetime.min.replace(tzinfo=dt.UTC)
+        self._lost: set[uuid.UUID] = set()
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
         """Deliver until ``stop`` is set; the batch in hand is always finished first."""
@@ -100,12 +98,18 @@ class Relay:
 
     async def deliver_batch(self) -> int:
         claimed = await self._claim()
+        if not claimed:
+            return 0
+        outcomes: list[Outcome] = []
         try:
-            for message in claimed:
-                await self._deliver(message)
+            for message, manage_token in claimed:
+                if not await self._still_held(message, claimed):
+                    continue  # another relay took it over after this relay's lease lapsed
+                outcomes.append(await self._deliver(message, manage_token))
         finally:
             with contextlib.suppress(Exception):
                 await self.notifier.aclose()
+        await self._record(outcomes)
         return len(claimed)
 
     async def drain(self) -> int:
@@ -115,7 +119,8 @@ class Relay:
             total += delivered
         return total
 
-    async def _claim(self) -> Sequence[OutboxMessage]:
+    async def _claim(self) -> list[tuple[OutboxMessage, str | None]]:
+        """The batch, each message with its patient's new manage token (None for others)."""
         now = self.clock.now()
         table = outbox_messages
         async with self.sessionmaker() as session, session.begin():
@@ -134,29 +139,68 @@ class Relay:
             ids = list((await session.execute(due)).scalars())
             if not ids:
                 return []
-            await session.execute(
+            self._lease_until, self._lost = now + self._lease, set()
+            claimed = await session.execute(
                 update(table)
                 .where(table.c.id.in_(ids))
                 .values(
-                    locked_until=now + CLAIM_LEASE,
+                    locked_until=self._lease_until,
                     locked_by=self.worker_id,
                     attempts=table.c.attempts + 1,
                 )
+                .returning(*table.c)
             )
-            rows = await session.execute(
-                select(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(ids))
-                .order_by(
-                    col(OutboxMessage.next_attempt_at),
-                    col(OutboxMessage.created_at),
-                    col(OutboxMessage.appointment_version),
+            messages = sorted(
+                (OutboxMessage(**row._mapping) for row in claimed),
+                key=lambda m: (m.next_attempt_at, m.created_at, m.appointment_version),
+            )
+            tokens = [
+                await mint_manage_token(
+                    session,
+                    appointment_id=message.appointment_id,
+                    now=now,
+                    days=self.settings.manage_link_days,
+                    flush=False,
                 )
-            )
-            return list(rows.scalars())
+                if message.channel == Channel.patient_email
+                else None
+                for message in messages
+            ]
+            return list(zip(messages, tokens, strict=True))
 
-    async def _deliver(self, message: OutboxMessage) -> None:
+    @property
+    def _lease(self) -> dt.timedelta:
+        # Long enough for one send (a connection, a login and the data) and then some.
+        return max(CLAIM_LEASE, self.send_lease)
+
+    async def _still_held(
+        self, message: OutboxMessage, batch: list[tuple[OutboxMessage, str | None]]
+    ) -> bool:
+        """True while this relay holds the message. When the lease would lapse before one more
+        send could finish, it is renewed for every message of the batch still in hand."""
+        now = self.clock.now()
+        if now + self.send_lease <= self._lease_until:
+            return message.id not in self._lost
+        table = outbox_messages
+        waiting = [m.id for m, _ in batch if m.id not in self._lost]
+        self._lease_until = now + self._lease
+        async with self.sessionmaker() as session, session.begin():
+            renewed = await session.execute(
+                update(table)
+                .where(
+                    table.c.id.in_(waiting),
+                    table.c.locked_by == self.worker_id,
+                    table.c.status == OutboxStatus.pending,
+                )
+                .values(locked_until=self._lease_until)
+                .returning(table.c.id)
+            )
+            held = set(renewed.scalars())
+        self._lost |= set(waiting) - held
+        return message.id in held
+
+    async def _deliver(self, message: OutboxMessage, manage_token: str | None) -> Outcome:
         try:
-            manage_token = await self._renew_lease(message)
             if message.channel == Channel.webhook:
                 await deliver_webhook(
                     self.http,
@@ -174,87 +218,77 @@ class Relay:
                 await self.notifier.send(
                     build_email(message, settings=self.settings, manage_url=manage_url)
                 )
-        except LeaseLost:
-            return  # another relay took it over; it delivers
         except PermanentDeliveryError as error:
-            await self._finish(message, OutboxStatus.dead, str(error))
+            return Outcome(message, OutboxStatus.dead, str(error))
         except Exception as error:
-            await self._retry_or_bury(message, _describe(error))
-        else:
-            await self._finish(message, OutboxStatus.sent, None)
+            described = _describe(error)
+            # ``attempts`` was counted when the message was claimed: it includes this one.
+            if message.attempts >= self.settings.outbox_max_attempts:
+                return Outcome(message, OutboxStatus.dead, described)
+            return Outcome(message, OutboxStatus.pending, described, backoff(message.attempts))
+        return Outcome(message, OutboxStatus.sent, None)
 
-    async def _renew_lease(self, message: OutboxMessage) -> str | None:
-        """Extend this relay's lease; mint the patient's manage link in the same transaction.
-
-        Returns the new manage token (None when the message is not a patient email); raises
-        ``LeaseLost`` when another relay holds the message now.
-        """
-        now = self.clock.now()
-        table = outbox_messages
-        async with self.sessionmaker() as session, session.begin():
-            renewed = await session.execute(
-                update(table)
-                .where(
-                    table.c.id == message.id,
-                    table.c.locked_by == self.worker_id,
-                    table.c.status == OutboxStatus.pending,
-                )
-                .values(locked_until=now + self.send_lease)
-            )
-            if renewed.rowcount != 1:  # type: ignore[attr-defined]
-                raise LeaseLost
-            if message.channel != Channel.patient_email:
-                return None
-            return await mint_manage_token(
-                session,
-                appointment_id=message.appointment_id,
-                now=now,
-                days=self.settings.manage_link_days,
-            )
-
-    async def _finish(
-        self, message: OutboxMessage, status: OutboxStatus, error: str | None
-    ) -> None:
-        now = self.clock.now()
-        values: dict[str, Any] = {"status": status, "locked_until": None, "last_error": error}
-        if status is OutboxStatus.sent:
-            values["sent_at"] = now
-        await self._update_own(message, values)
-        logger.info(
-            "outbox %s %s/%s: %s%s",
-            message.id,
-            message.channel,
-            message.event,
-            status.value,
-            f" ({error})" if error else "",
-        )
-
-    async def _retry_or_bury(self, message: OutboxMessage, error: str) -> None:
-        # ``attempts`` was counted when the message was claimed: it includes this one.
-        if message.attempts >= self.settings.outbox_max_attempts:
-            await self._finish(message, OutboxStatus.dead, error)
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        """Every outcome of the batch in one transaction: one statement for the sent, one for
+        the rest (executemany), each row only while this relay holds it."""
+        if not outcomes:
             return
-        retry_at = self.clock.now() + backoff(message.attempts)
-        await self._update_own(
-            message, {"locked_until": None, "last_error": error, "next_attempt_at": retry_at}
-        )
-        logger.info(
-            "outbox %s %s/%s: retry at %s (%s)",
-            message.id,
-            message.channel,
-            message.event,
-            retry_at.isoformat(),
-            error,
-        )
-
-    async def _update_own(self, message: OutboxMessage, values: dict[str, Any]) -> None:
+        now = self.clock.now()
         table = outbox_messages
+        sent = [o.message.id for o in outcomes if o.status is OutboxStatus.sent]
+        others = [
+            {
+                "b_id": o.message.id,
+                "b_status": o.status,
+                "b_error": o.error,
+                "b_next": now + o.retry_in if o.retry_in is not None else o.message.next_attempt_at,
+            }
+            for o in outcomes
+            if o.status is not OutboxStatus.sent
+        ]
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                update(table)
-                .where(table.c.id == message.id, table.c.locked_by == self.worker_id)
-                .values(**values)
+            if sent:
+                await session.execute(
+                    update(table)
+                    .where(table.c.id.in_(sent), table.c.locked_by == self.worker_id)
+                    .values(
+                        status=OutboxStatus.sent, sent_at=now, locked_until=None, last_error=None
+                    )
+                )
+            if others:
+                await session.execute(
+                    _RECORD_FAILURE.where(table.c.locked_by == self.worker_id), others
+                )
+        for outcome in outcomes:
+            message = outcome.message
+            logger.info(
+                "outbox %s %s/%s: %s%s",
+                message.id,
+                message.channel,
+                message.event,
+                "retry" if outcome.retry_in is not None else outcome.status.value,
+                f" ({outcome.error})" if outcome.error else "",
             )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    message: OutboxMessage
+    status: OutboxStatus
+    error: str | None
+    retry_in: dt.timedelta | None = None
+
+
+_RECORD_FAILURE = (
+    update(outbox_messages)
+    .where(outbox_messages.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        last_error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_next"),
+        locked_until=None,
+    )
+)
 
 
 def _describe(error: BaseException) -> str:
