@@ -170,6 +170,8 @@ def test_commands_refuse_to_create_a_second_sqlite_database(
 def test_migrate_creates_a_sqlite_database_on_purpose(tmp_path: Path) -> None:
     env = booking_env("sqlite:///booking.db")
     assert run("migrate", env=env, cwd=tmp_path).returncode == 0
+    # Patients' details: readable by the service's user only, like the secret beside it.
+    assert stat.S_IMODE((tmp_path / "booking.db").stat().st_mode) == 0o600
     created = run(
         "staff", "create", "clerk@practice.example", "--password-stdin",
         env=env, cwd=tmp_path, stdin=PASSWORD + "\n",

@@ -184,10 +184,14 @@ def test_the_log_level_is_a_setting_the_server_and_worker_obey() -> None:
         load_settings(_env_file=None, log_level="chatty")
 
 
+# A key as `python -c 'import secrets; print(secrets.token_urlsafe(32))'` prints one.
+REAL_SECRET = "q3V9-xLw2Rk7TzPa8sYdN4mEuHb6JcFg1KoZiWtC5nM"
+
+
 def test_production_refuses_to_start_without_a_public_base_url() -> None:
     with pytest.raises(SettingsError, match="BOOKING_PUBLIC_BASE_URL must be set"):
         load_settings(
-            _env_file=None, environment="production", secret_key="k" * 40, notifier="smtp"
+            _env_file=None, environment="production", secret_key=REAL_SECRET, notifier="smtp"
         )
 
 
@@ -196,7 +200,7 @@ def test_production_refuses_the_console_notifier() -> None:
         load_settings(
             _env_file=None,
             environment="production",
-            secret_key="k" * 40,
+            secret_key=REAL_SECRET,
             public_base_url="https://book.example.com",
         )
     assert "BOOKING_PUBLIC_BASE_URL" not in str(refused.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import ipaddress
 import json
@@ -95,9 +96,19 @@ def _with_engine(settings: Settings, work: Callable[..., Awaitable[T]], *args: o
         ) from None
 
 
+def _create_private_sqlite_file(settings: Settings) -> None:
+    """A new SQLite database holds patients' details: readable by its owner only (0600, as the
+    secret beside it). SQLite gives its -wal and -shm files the database file's mode."""
+    path = settings.sqlite_path
+    if path is not None and not path.exists():
+        with contextlib.suppress(FileExistsError):  # another process made it a moment ago
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def _ready_database(settings: Settings) -> None:
     """SQLite (one box) is migrated on the spot; PostgreSQL must be migrated on purpose."""
     if settings.is_sqlite:
+        _create_private_sqlite_file(settings)
         _with_engine(settings, migrations.upgrade)
     elif _with_engine(settings, migrations.pending_migrations):
         click.echo(
@@ -188,6 +199,7 @@ def _log_config(settings: Settings) -> dict[str, Any]:
 def migrate(revision: str) -> None:
     """Apply the database migrations (to the latest by default); creates a new SQLite file."""
     settings = _read_settings()
+    _create_private_sqlite_file(settings)
     _with_engine(settings, migrations.upgrade, revision)
     click.echo("booking: database migrated to " + revision, err=True)
 

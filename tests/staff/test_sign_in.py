@@ -31,6 +31,7 @@ async def test_a_clerk_signs_in_and_the_token_works(
     body = response.json()
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 30 * 60
+    assert response.headers["cache-control"] == "no-store"  # RFC 6749 §5.1
     me = await client.get(
         "/api/v1/staff/me", headers={"Authorization": f"Bearer {body['access_token']}"}
     )

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from booking.db import SessionDep
-from booking.dependencies import ClockDep, SettingsDep, client_address, require_json_body
+from booking.dependencies import (
+    NO_STORE_RESPONSES,
+    ClockDep,
+    SettingsDep,
+    client_address,
+    no_store,
+    require_json_body,
+)
 from booking.errors import problem_responses
 from booking.staff import service as staff
 from booking.staff.dependencies import AdminStaff, CurrentStaff
@@ -21,7 +28,7 @@ from booking.staff.tokens import issue_access_token
 router = APIRouter(prefix="/api/v1")
 
 
-def get_sign_in_throttle(request: Request) -> SignInThrottle:
+async def get_sign_in_throttle(request: Request) -> SignInThrottle:
     throttle: SignInThrottle = request.app.state.sign_in_throttle
     return throttle
 
@@ -31,7 +38,9 @@ def get_sign_in_throttle(request: Request) -> SignInThrottle:
     operation_id="signIn",
     summary="Sign in as staff",
     tags=["staff"],
-    responses=problem_responses(401, 422, 429, 500),
+    # RFC 6749 §5.1: a token response is never cached.
+    dependencies=[Depends(no_store)],
+    responses={**NO_STORE_RESPONSES, **problem_responses(401, 422, 429, 500)},
 )
 async def sign_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
