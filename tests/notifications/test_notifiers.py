@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from booking.clock import FrozenClock
 from booking.config import Settings
+from booking.notifications import notifiers as notifiers_module
 from booking.notifications.notifiers import ConsoleNotifier, FileNotifier, load_notifier
 from booking.notifications.relay import Relay
 from tests.helpers import create_request
@@ -33,12 +34,22 @@ async def drain_with(app: FastAPI, settings: Settings, clock: FrozenClock, notif
         return await relay.drain()
 
 
+@pytest.mark.parametrize("fsync", [False, True])
 async def test_the_file_notifier_writes_one_complete_eml_per_message(
-    client: httpx.AsyncClient, app: FastAPI, settings: Settings, clock: FrozenClock, tmp_path: Path
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    settings: Settings,
+    clock: FrozenClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fsync: bool,
 ) -> None:
+    synced: list[int] = []
+    monkeypatch.setattr(notifiers_module.os, "fsync", synced.append)
     await create_request(client)
     folder = tmp_path / "mail"
-    await drain_with(app, settings, clock, FileNotifier(folder))
+    await drain_with(app, settings, clock, FileNotifier(folder, fsync=fsync))
+    assert len(synced) == (2 if fsync else 0)  # BOOKING_MAIL_FSYNC: only when asked
     files = sorted(folder.iterdir())
     assert [path.suffix for path in files] == [".eml", ".eml"]  # no temporary files left
     parsed = [
