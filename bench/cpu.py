@@ -29,7 +29,7 @@ import httpx
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from run import PASSWORD, Server  # noqa: E402
+from run import PASSWORD, Server, bare_server, prepare_database  # noqa: E402
 
 from tests.conftest import _ensure_database  # noqa: E402
 from tests.factories import appointment_request  # noqa: E402
@@ -112,16 +112,7 @@ def run_server(
     env["BOOKING_PUBLIC_BASE_URL"] = "http://127.0.0.1"
     env["BOOKING_RELAY_IN_PROCESS"] = "true" if relay else "false"
     env["BOOKING_NOTIFIER"] = "console"
-    subprocess.run([BOOKING, "migrate"], env=env, cwd=workdir, check=True, capture_output=True)
-    subprocess.run(
-        [BOOKING, "staff", "create", f"bench-{relay}@example.com", "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        cwd=workdir,
-        text=True,
-        check=True,
-        capture_output=True,
-    )
+    prepare_database(env, workdir, f"bench-{relay}@example.com")
     server = Server([BOOKING, "serve"], env, workdir)
     where = f"{name}, relay {'in process' if relay else 'off'}"
     try:
@@ -175,21 +166,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         body = json.dumps(appointment_request(preferred_windows=[{"date": next_open_day()}]))
-        bare = Server(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bare:app",
-                "--app-dir",
-                str(ROOT / "bench"),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            dict(os.environ),
-            workdir,
-        )
+        bare = bare_server(workdir)
         try:
             wrk(bare.url + "/api/v1/appointments", args, body=body)
             ceiling = measure(

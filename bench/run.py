@@ -91,6 +91,14 @@ class Server:
         self.log.close()
 
 
+def bare_server(workdir: Path) -> Server:
+    """The ceiling: bench/bare.py, the same body into a FastAPI endpoint with no database."""
+    command = [sys.executable, "-m", "uvicorn", "bare:app", "--app-dir", str(ROOT / "bench")]
+    return Server(
+        [*command, "--log-level", "warning", "--no-access-log"], dict(os.environ), workdir
+    )
+
+
 def wrk(
     url: str,
     *,
@@ -247,14 +255,11 @@ def deep_cursor(database_url: str, depth: int) -> str:
     return cursor
 
 
-def run_backend(
-    name: str, database_url: str, args: argparse.Namespace, workdir: Path, bare_rate: float
-) -> list[tuple[str, Result, float, float]]:
-    env = booking_env(database_url, public_rate_limit="0", log_format="text")
-    env["BOOKING_PUBLIC_BASE_URL"] = "http://127.0.0.1"
+def prepare_database(env: dict[str, str], workdir: Path, staff_email: str) -> None:
+    """Migrate the database and give it a staff account (password PASSWORD)."""
     subprocess.run([BOOKING, "migrate"], env=env, cwd=workdir, check=True, capture_output=True)
     subprocess.run(
-        [BOOKING, "staff", "create", "bench@example.com", "--password-stdin"],
+        [BOOKING, "staff", "create", staff_email, "--password-stdin"],
         input=PASSWORD + "\n",
         env=env,
         cwd=workdir,
@@ -262,6 +267,14 @@ def run_backend(
         check=True,
         capture_output=True,
     )
+
+
+def run_backend(
+    name: str, database_url: str, args: argparse.Namespace, workdir: Path, bare_rate: float
+) -> list[tuple[str, Result, float, float]]:
+    env = booking_env(database_url, public_rate_limit="0", log_format="text")
+    env["BOOKING_PUBLIC_BASE_URL"] = "http://127.0.0.1"
+    prepare_database(env, workdir, "bench@example.com")
     server = Server([BOOKING, "serve"], env, workdir)
     rows: list[tuple[str, Result, float, float]] = []
     try:
@@ -349,21 +362,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         body = json.dumps(appointment_request(preferred_windows=[{"date": next_open_day()}]))
-        bare = Server(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bare:app",
-                "--app-dir",
-                str(ROOT / "bench"),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            dict(os.environ),
-            workdir,
-        )
+        bare = bare_server(workdir)
         try:
             load(
                 bare.url + "/api/v1/appointments",

@@ -9,6 +9,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from booking.notifications.models import OutboxMessage
+from booking.notifications.relay import Relay
 
 MANAGE_LINK = re.compile(r"https://book\.spine\.example/manage/([A-Za-z0-9_-]{20,})")
 
@@ -42,3 +43,13 @@ async def outbox(app: FastAPI) -> list[OutboxMessage]:
     async with app.state.sessionmaker() as session:
         rows = await session.execute(select(OutboxMessage).order_by(OutboxMessage.created_at))
         return list(rows.scalars())
+
+
+# The patient of tests/factories.appointment_request.
+PATIENT = "ana.ruiz@example.com"
+
+
+async def latest_token(relay: Relay, smtp_server: Any, to: str = PATIENT) -> str:
+    """Deliver what is queued; the manage token of the last email to ``to``."""
+    await relay.drain()
+    return manage_token(only(smtp_server.messages, to)[-1])

@@ -9,15 +9,8 @@ import httpx
 from booking.clock import FrozenClock
 from booking.notifications.relay import Relay
 from tests.helpers import assert_problem, chicago, create_request
-from tests.notifications.helpers import manage_token, only, parts
+from tests.notifications.helpers import PATIENT, latest_token, manage_token, only, parts
 from tests.notifications.smtp import SmtpServer
-
-PATIENT = "ana.ruiz@example.com"
-
-
-async def latest_token(relay: Relay, smtp_server: SmtpServer) -> str:
-    await relay.drain()
-    return manage_token(only(smtp_server.messages, PATIENT)[-1])
 
 
 async def assert_read_only(client: httpx.AsyncClient, token: str, status: str) -> None:

@@ -12,15 +12,8 @@ from booking.clock import FrozenClock
 from booking.manage.models import ManageToken
 from booking.notifications.relay import Relay
 from tests.helpers import assert_problem, chicago, create_request
-from tests.notifications.helpers import manage_token, only
+from tests.notifications.helpers import PATIENT, latest_token, only
 from tests.notifications.smtp import SmtpServer
-
-PATIENT = "ana.ruiz@example.com"
-
-
-async def latest_token(relay: Relay, smtp_server: SmtpServer) -> str:
-    await relay.drain()
-    return manage_token(only(smtp_server.messages, PATIENT)[-1])
 
 
 async def test_the_link_shows_the_request_and_a_get_changes_nothing(

@@ -7,7 +7,7 @@ import functools
 import re
 import unicodedata
 import uuid
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -28,6 +28,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy import Row
 
 from booking.appointments.messages import (
     NAME_MAX_LENGTH,
@@ -37,6 +38,7 @@ from booking.appointments.messages import (
 )
 from booking.appointments.models import (
     FHIR_STATUS,
+    Appointment,
     AppointmentStatus,
     ContactPreference,
     EventSource,
@@ -358,34 +360,8 @@ class AppointmentOut(BaseModel):
     version: int = Field(description="Grows with every change; the ETag is this number, quoted.")
 
     @classmethod
-    def of(cls, appointment: AppointmentLike, timezone: str) -> AppointmentOut:
+    def of(cls, appointment: Appointment | Row[Any], timezone: str) -> AppointmentOut:
         return cls.model_validate(appointment_document(appointment, timezone))
-
-
-class AppointmentLike(Protocol):
-    """An Appointment, or a row of the appointments table: read by attribute."""
-
-    id: uuid.UUID
-    reference: str
-    status: str
-    is_urgent: bool
-    first_name: str
-    last_name: str
-    email: str
-    phone: str
-    date_of_birth: dt.date | None
-    is_new_patient: bool
-    reason_code: str
-    reason_detail: str | None
-    preferred_windows: list[dict[str, Any]]
-    contact_preference: str
-    urgent_symptoms: list[str]
-    provider_id: uuid.UUID | None
-    start_at: dt.datetime | None
-    end_at: dt.datetime | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    version: int
 
 
 def _utc_json(moment: dt.datetime) -> str:
@@ -393,7 +369,7 @@ def _utc_json(moment: dt.datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def appointment_document(appointment: AppointmentLike, timezone: str) -> dict[str, Any]:
+def appointment_document(appointment: Appointment | Row[Any], timezone: str) -> dict[str, Any]:
     """An appointment as AppointmentOut's JSON, built straight from its columns.
 
     The desk's list sends these as they are (a page of 25 without 25 model validations);
