@@ -99,6 +99,50 @@ def measure(
     return rate
 
 
+def worker_run(env: dict[str, str], workdir: Path) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one `booking worker --once`, from the kernel's account
+    of this process's finished children."""
+    before = os.times()
+    started = time.perf_counter()
+    subprocess.run(
+        [BOOKING, "worker", "--once"], env=env, cwd=workdir, check=True, capture_output=True
+    )
+    wall = time.perf_counter() - started
+    after = os.times()
+    return (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    ), wall
+
+
+def measure_drain(env: dict[str, str], workdir: Path, rows: list[list[str]]) -> None:
+    """`booking worker --once` delivering what the POSTs above queued, to the file notifier
+    (no fsync): CPU per email with the process's start-up (an empty run) taken away."""
+    queued = asyncio.run(pending_messages(env["BOOKING_DATABASE_URL"]))
+    mail = {**env, "BOOKING_NOTIFIER": "file", "BOOKING_MAIL_DIR": str(workdir / "mail")}
+    cpu, wall = worker_run(mail, workdir)
+    empty_cpu, empty_wall = worker_run(mail, workdir)
+    per_email = (cpu - empty_cpu) * 1000 / max(queued, 1)
+    rate = queued / max(wall - empty_wall, 1e-9)
+    label = f"worker --once, {queued} queued emails to files"
+    rows.append([label, f"{per_email:.2f}", f"{rate:.0f}", "", "", "", ""])
+
+
+async def pending_messages(database_url: str) -> int:
+    from sqlalchemy import func, select
+
+    from booking.db import create_engine
+    from booking.notifications.models import outbox_messages
+    from tests.conftest import make_settings
+
+    engine = create_engine(make_settings(database_url))
+    try:
+        async with engine.connect() as connection:
+            statement = select(func.count()).where(outbox_messages.c.status == "pending")
+            return int(await connection.scalar(statement) or 0)
+    finally:
+        await engine.dispose()
+
+
 def run_server(
     name: str,
     database_url: str,
@@ -145,6 +189,7 @@ def run_server(
             0,
         )
         if not relay:
+            measure_drain(env, workdir, rows)
             measure(
                 server, f"{where}: /healthz", lambda: wrk(server.url + "/healthz", args), rows, 0
             )

@@ -108,7 +108,7 @@ async def test_a_worker_killed_after_sending_resends_its_batch_once_with_the_sam
     assert len(smtp_server.messages) == 2  # the receipt and the desk's email went out
     assert await relay.drain() == 0  # the batch's lease still holds: nobody resends yet
 
-    clock.advance(max(relay.send_lease, relay_module.CLAIM_LEASE) + dt.timedelta(seconds=1))
+    clock.advance(relay.send_lease + relay_module.CLAIM_LEASE + dt.timedelta(seconds=1))
     assert await relay.drain() == 2  # the lease lapsed: both again
     copies = collections.Counter(message["Message-ID"] for message in smtp_server.messages)
     # Each message of the batch in hand when the worker died went out twice, never more, with
@@ -182,3 +182,49 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
         for _ in range(20):
             seconds = relay_module.backoff(attempts).total_seconds()
             assert low <= seconds <= high, (attempts, seconds)
+
+
+async def test_a_slow_batch_renews_its_lease_so_no_other_relay_sends_its_messages(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    settings: Settings,
+    clock: FrozenClock,
+    smtp_server: SmtpServer,
+) -> None:
+    for _ in range(2):
+        await create_request(client)  # four messages: two receipts, two desk emails
+    sent: list[str] = []
+    taken_by_other: list[int] = []
+
+    async with httpx.AsyncClient() as http:
+
+        def relay(name: str, notifier: Any) -> Relay:
+            return Relay(
+                sessionmaker=app.state.sessionmaker,
+                settings=settings,
+                clock=clock,
+                notifier=notifier,
+                http=http,
+                worker_id=name,
+            )
+
+        other = relay("relay-b", load_notifier(settings))
+
+        class SlowNotifier:
+            """Every send takes as long as a send may: the batch outlives its first lease."""
+
+            async def send(self, message: Any) -> None:
+                sent.append(str(message["Message-ID"]))
+                clock.advance(slow.send_lease)
+                taken_by_other.append(await other.deliver_batch())
+
+            async def aclose(self) -> None:
+                return None
+
+        slow = relay("relay-a", SlowNotifier())
+        assert await slow.deliver_batch() == 4
+
+    assert taken_by_other == [0, 0, 0, 0]  # renewed in time: nobody else claimed them
+    assert len(sent) == len(set(sent)) == 4
+    assert smtp_server.messages == []
+    assert {row.status for row in await outbox(app)} == {OutboxStatus.sent}

@@ -170,8 +170,9 @@ class Relay:
 
     @property
     def _lease(self) -> dt.timedelta:
-        # Long enough for one send (a connection, a login and the data) and then some.
-        return max(CLAIM_LEASE, self.send_lease)
+        # A minute for the batch, on top of one send (a connection, a login and the data): a
+        # batch that goes as it should is never renewed (``_still_held``).
+        return CLAIM_LEASE + self.send_lease
 
     async def _still_held(
         self, message: OutboxMessage, batch: list[tuple[OutboxMessage, str | None]]
