@@ -3,11 +3,11 @@ tests.notifications.plugin:make_notifier). It keeps messages in a list."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.message import Message
 
 from booking.config import Settings
 
-SENT: list[EmailMessage] = []
+SENT: list[Message] = []
 
 
 class ListNotifier:
@@ -15,7 +15,7 @@ class ListNotifier:
         self.practice = settings.practice_name
         self.closed = 0
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         SENT.append(message)
 
     async def aclose(self) -> None:

@@ -1,7 +1,7 @@
 """Notifiers: how an email leaves. One small interface, chosen by BOOKING_NOTIFIER.
 
     class Notifier(Protocol):
-        async def send(self, message: EmailMessage) -> None: ...
+        async def send(self, message: Message) -> None: ...
         async def aclose(self) -> None: ...
 
 ``send`` raises ``PermanentDeliveryError`` when retrying cannot help (the message goes to dead
@@ -17,8 +17,9 @@ import importlib
 import logging
 import os
 import sys
-import tempfile
-from email.message import EmailMessage
+import threading
+from email.header import decode_header, make_header
+from email.message import Message
 from pathlib import Path
 from typing import Protocol, TextIO, runtime_checkable
 
@@ -36,7 +37,7 @@ class PermanentDeliveryError(Exception):
 
 @runtime_checkable
 class Notifier(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Message) -> None: ...
 
     async def aclose(self) -> None: ...
 
@@ -53,22 +54,33 @@ class ConsoleNotifier:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         print(self.render(message), file=self.stream, flush=True)
 
     @classmethod
-    def render(cls, message: EmailMessage) -> str:
-        headers = [f"{name}: {message[name]}" for name in ("Message-ID", "From", "To", "Subject")]
-        text = message.get_body(preferencelist=("plain",))
-        body = text.get_content() if isinstance(text, EmailMessage) else "(no text part)"
-        attachments = [
-            f"[attachment: {part.get_filename()} ({part.get_content_type()})]"
-            for part in message.iter_attachments()
+    def render(cls, message: Message) -> str:
+        headers = [
+            f"{name}: {_decoded(message[name])}" for name in ("Message-ID", "From", "To", "Subject")
         ]
+        body, attachments = "(no text part)", []
+        for part in message.walk():
+            if part.get_filename():
+                attachments.append(
+                    f"[attachment: {part.get_filename()} ({part.get_content_type()})]"
+                )
+            elif part.get_content_type() == "text/plain" and body == "(no text part)":
+                raw = part.get_payload(decode=True)
+                assert isinstance(raw, bytes)
+                body = raw.decode(part.get_content_charset() or "utf-8")
         return "\n".join([cls.SEPARATOR, *headers, "", body.rstrip("\n"), *attachments])
 
     async def aclose(self) -> None:
         return None
+
+
+def _decoded(value: str | None) -> str:
+    """A header as a person reads it (RFC 2047 words decoded)."""
+    return str(make_header(decode_header(value))) if value else ""
 
 
 class FileNotifier:
@@ -78,13 +90,16 @@ class FileNotifier:
         self.directory = directory
         self.fsync = fsync
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         await to_thread.run_sync(self._write, message)
 
-    def _write(self, message: EmailMessage) -> None:
+    def _write(self, message: Message) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = str(message["Message-ID"]).strip("<>").replace("/", "_") + ".eml"
-        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
+        # Message-IDs are unique and one relay holds a message at a time; the pid and thread
+        # keep two relays' retries of one message apart. Cheaper than mkstemp's random names.
+        temporary = self.directory / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(message.as_bytes())
@@ -124,7 +139,7 @@ class SmtpNotifier:
         self._client = client
         return client
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         try:
             client = await self._connected()
             await client.send_message(message)
