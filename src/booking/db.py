@@ -19,7 +19,6 @@ from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -100,28 +99,17 @@ def create_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
         # and closing overflow connections under load (a TLS-less connect still costs ~1 ms).
         pool_size=pool_size,
         max_overflow=0,
-        # No pre-ping: it costs a round trip (BEGIN; ;ROLLBACK) on every checkout. A connection
-        # the server closed is noticed by the driver and replaced at checkout for free
-        # (_replace_closed_connections); recycling bounds a connection's age.
+        # Pre-ping stays: a connection the server dropped (a restart, a terminated backend) is
+        # found and replaced at checkout, so the first request afterwards succeeds. Checking
+        # asyncpg's is_closed() instead was free but raced the server's goodbye (the test
+        # tests/test_connections.py caught it); a retry-once on the first statement is the
+        # cheaper design still to build (issue 11).
+        pool_pre_ping=True,
         pool_recycle=1800,
         pool_timeout=30,
         hide_parameters=True,  # error messages must not quote patient data
     )
-    _replace_closed_connections(engine)
     return engine
-
-
-def _replace_closed_connections(engine: AsyncEngine) -> None:
-    """A pooled connection whose server went away (a restart, an idle timeout, a terminated
-    backend) is already marked closed by asyncpg, which saw the socket close; raising
-    DisconnectionError at checkout makes the pool discard it and hand out a new one, so the
-    first request after a database restart succeeds."""
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        driver_connection = getattr(dbapi_connection, "driver_connection", None)
-        if driver_connection is not None and driver_connection.is_closed():
-            raise DisconnectionError("the server closed this connection")
 
 
 def insert_or_ignore(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
