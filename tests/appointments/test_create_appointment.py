@@ -42,7 +42,8 @@ async def test_the_response_carries_only_ids_and_status_not_patient_details(
 ) -> None:
     response = await client.post("/api/v1/appointments", json=appointment_request())
     assert set(response.json()) == {"id", "reference", "status", "urgent", "advisory", "created_at"}
-    for detail in ("Ana", "Ruiz", "ana.ruiz", "555", "back_pain"):
+    # The phone as a whole number: "555" alone also turns up in a random id now and then.
+    for detail in ("Ana", "Ruiz", "ana.ruiz", "5550142", "back_pain"):
         assert detail not in response.text
 
 
