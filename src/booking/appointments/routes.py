@@ -141,7 +141,8 @@ async def create_appointment(
     if isinstance(outcome, StoredResponse):
         return replayed(outcome)
     request.app.state.metrics.appointment_stored("api", receipt_skipped=outcome.receipt_skipped)
-    stored = created_response(outcome)
+    stored = outcome.response
+    assert stored is not None
     return Response(stored.body, status_code=stored.status, headers=stored.headers)
 
 

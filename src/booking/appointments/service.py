@@ -102,6 +102,8 @@ class CreatedAppointment:
     advisory: str | None
     # The "we received your request" email was not queued: the address reached its daily cap.
     receipt_skipped: bool = False
+    # What ``respond`` made of it (stored under the Idempotency-Key when there is one).
+    response: idempotency.StoredResponse | None = None
 
 
 def list_reasons() -> list[ReasonInfo]:
@@ -242,10 +244,12 @@ async def create_appointment(
         created = CreatedAppointment(
             appointment_id, appointment["reference"], appointment["is_urgent"], now, advisory
         )
+        if respond is not None:
+            created = replace(created, response=respond(created))
         rows: list[dict[str, Any]] = [appointment, event, *outbox]
         if keyed is not None:
-            assert respond is not None
-            rows.insert(0, idempotency.completed_record(keyed, respond(created), now))
+            assert created.response is not None, "a keyed request stores its response"
+            rows.insert(0, idempotency.completed_record(keyed, created.response, now))
         chain = _new_request_chain(keyed is not None, capped, cap)
         try:
             inserted = await chain.run(session, rows, whole_write=True, extra=extra)

@@ -19,10 +19,11 @@ from booking.appointments.rules import BookingRules, use_rules
 from booking.appointments.schemas import AppointmentCreate
 from booking.config import WEEKDAY_NAMES, Settings
 from booking.db import SessionDep
-from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep
+from booking.dependencies import ClockDep, SettingsDep
 from booking.errors import DomainError, field_errors_from_validation
-from booking.idempotency.dependencies import Idempotency
+from booking.idempotency.dependencies import replayed
 from booking.idempotency.errors import IdempotencyKeyReused
+from booking.idempotency.service import KeyedRequest, StoredResponse, request_fingerprint
 from booking.security import RateLimited, public_rate_limit
 from booking.web.form_stamp import FormStamp, StampVerdict, issue_stamp, judge, read_stamp
 from booking.web.pages import SYMPTOM_LABELS, render
@@ -159,7 +160,6 @@ async def book_form(request: Request, settings: SettingsDep, clock: ClockDep) ->
 async def book_submit(
     request: Request,
     session: SessionDep,
-    sessionmaker: SessionmakerDep,
     settings: SettingsDep,
     clock: ClockDep,
 ) -> Response:
@@ -225,35 +225,34 @@ async def book_submit(
     if payload is None:
         return form_page(request, settings, now, values=values, errors=errors, stamp=stamp)
 
-    async def create() -> Response:
-        created = await appointments.create_appointment(
-            session,
-            request=payload,
-            settings=settings,
-            now=now,
-            actor=appointments.Actor(source=EventSource.web),
-        )
-        assert isinstance(created, appointments.CreatedAppointment)
-        request.app.state.metrics.appointment_stored(
-            "form", receipt_skipped=created.receipt_skipped
-        )
-        return render(
+    def thanks(created: appointments.CreatedAppointment) -> StoredResponse:
+        """The thank-you page, rendered before the request is written: it is stored under the
+        form's key in the same statement, and replayed for a double click."""
+        page = render(
             request,
             "book_thanks.html",
             settings,
             reference=created.reference,
             advisory=created.advisory,
         )
+        return StoredResponse(200, bytes(page.body).decode(), {"content-type": "text/html"})
 
-    idempotency = Idempotency(
+    # The same one-statement write as the API's POST; the form's stamp is its Idempotency-Key.
+    keyed = KeyedRequest(
+        scope="public",
         key=stamp.idempotency_key,
-        request=request,
-        clock=clock,
+        fingerprint=request_fingerprint("POST", "/book", payload.model_dump(mode="json")),
         ttl=dt.timedelta(hours=settings.idempotency_key_ttl_hours),
     )
     try:
-        response = await idempotency.respond(
-            session, scope="public", payload=payload.model_dump(mode="json"), produce=create
+        outcome = await appointments.create_appointment(
+            session,
+            request=payload,
+            settings=settings,
+            now=now,
+            actor=appointments.Actor(source=EventSource.web),
+            keyed=keyed,
+            respond=thanks,
         )
     except IdempotencyKeyReused:
         # The stamp already produced a stored request; a different one needs a form of its own.
@@ -277,6 +276,15 @@ async def book_submit(
             text="We are still saving the request you sent a moment ago; there is no need to "
             "send it again. " + error.detail,
         )
+    if isinstance(outcome, StoredResponse):
+        response = replayed(outcome)
+    else:
+        request.app.state.metrics.appointment_stored(
+            "form", receipt_skipped=outcome.receipt_skipped
+        )
+        stored = outcome.response
+        assert stored is not None
+        response = Response(stored.body, status_code=stored.status, headers=stored.headers)
     # A replayed response carries only its stored headers; the page's own are set again.
     response.headers.update(page_headers(settings))
     return response
