@@ -128,15 +128,9 @@ async def test_two_workers_deliver_every_message_exactly_once(
     for _ in range(30):
         await create_request(client)
     async with httpx.AsyncClient() as http:
+        small_batches = settings.model_copy(update={"outbox_batch_size": 5})
         workers = [
-            Relay(
-                sessionmaker=app.state.sessionmaker,
-                settings=settings.model_copy(update={"outbox_batch_size": 5}),
-                clock=clock,
-                notifier=load_notifier(settings),
-                http=http,
-                worker_id=name,
-            )
+            relay_named(name, app, small_batches, clock, http, load_notifier(settings))
             for name in ("worker-1", "worker-2")
         ]
         delivered = await asyncio.gather(*(worker.drain() for worker in workers))
@@ -197,18 +191,7 @@ async def test_a_slow_batch_renews_its_lease_so_no_other_relay_sends_its_message
     taken_by_other: list[int] = []
 
     async with httpx.AsyncClient() as http:
-
-        def relay(name: str, notifier: Any) -> Relay:
-            return Relay(
-                sessionmaker=app.state.sessionmaker,
-                settings=settings,
-                clock=clock,
-                notifier=notifier,
-                http=http,
-                worker_id=name,
-            )
-
-        other = relay("relay-b", load_notifier(settings))
+        other = relay_named("relay-b", app, settings, clock, http, load_notifier(settings))
 
         class SlowNotifier:
             """Every send takes as long as a send may: the batch outlives its first lease."""
@@ -221,10 +204,29 @@ async def test_a_slow_batch_renews_its_lease_so_no_other_relay_sends_its_message
             async def aclose(self) -> None:
                 return None
 
-        slow = relay("relay-a", SlowNotifier())
+        slow = relay_named("relay-a", app, settings, clock, http, SlowNotifier())
         assert await slow.deliver_batch() == 4
 
     assert taken_by_other == [0, 0, 0, 0]  # renewed in time: nobody else claimed them
     assert len(sent) == len(set(sent)) == 4
     assert smtp_server.messages == []
     assert {row.status for row in await outbox(app)} == {OutboxStatus.sent}
+
+
+def relay_named(
+    name: str,
+    app: FastAPI,
+    settings: Settings,
+    clock: FrozenClock,
+    http: httpx.AsyncClient,
+    notifier: Any,
+) -> Relay:
+    """One more relay on the app's database, as another worker process would run it."""
+    return Relay(
+        sessionmaker=app.state.sessionmaker,
+        settings=settings,
+        clock=clock,
+        notifier=notifier,
+        http=http,
+        worker_id=name,
+    )
