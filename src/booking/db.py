@@ -16,8 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, Table, event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -110,14 +109,6 @@ def create_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
         hide_parameters=True,  # error messages must not quote patient data
     )
     return engine
-
-
-def insert_or_ignore(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """``INSERT … ON CONFLICT DO NOTHING`` for this session's database (call
-    ``.on_conflict_do_nothing(...)`` on the result): the database decides a race, in one
-    statement, without a savepoint."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
