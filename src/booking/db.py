@@ -98,17 +98,49 @@ def create_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
         # and closing overflow connections under load (a TLS-less connect still costs ~1 ms).
         pool_size=pool_size,
         max_overflow=0,
-        # Pre-ping stays: a connection the server dropped (a restart, a terminated backend) is
-        # found and replaced at checkout, so the first request afterwards succeeds. Checking
-        # asyncpg's is_closed() instead was free but raced the server's goodbye (the test
-        # tests/test_connections.py caught it); a retry-once on the first statement is the
-        # cheaper design still to build (issue 11).
-        pool_pre_ping=True,
+        # No pre-ping (three round trips on asyncpg: BEGIN, a ping, ROLLBACK, on every checkout).
+        # A connection the server dropped is found by the first statement that uses it; the
+        # request is then run again once (see ConnectionLostBeforeWork), and the whole pool is
+        # replaced, so the first request after a restart still succeeds.
+        pool_pre_ping=False,
         pool_recycle=1800,
         pool_timeout=30,
         hide_parameters=True,  # error messages must not quote patient data
     )
+    _watch_for_lost_connections(engine)
     return engine
+
+
+class ConnectionLostBeforeWork(Exception):
+    """The first statement on a checked-out connection found it dead: nothing of the request
+    reached the database, so running the request again (on a fresh connection) is safe."""
+
+
+_WORKED = "booking.statement_succeeded"
+
+
+def _watch_for_lost_connections(engine: AsyncEngine) -> None:
+    """Tell "the pooled connection was already dead" apart from "the connection died mid-work".
+
+    Only the first is safe to retry: a statement that failed on a connection that had run
+    nothing since checkout never ran (a terminated backend refuses it before executing it).
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _fresh(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        record.info[_WORKED] = False
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _worked(connection: Any, *_args: Any) -> None:
+        connection.info[_WORKED] = True
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _lost(context: Any) -> Exception | None:
+        connection = context.connection
+        fresh = connection is not None and not connection.info.get(_WORKED, True)
+        if context.is_disconnect and fresh:
+            return ConnectionLostBeforeWork("the pooled database connection was closed")
+        return None
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

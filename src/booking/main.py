@@ -24,7 +24,11 @@ from booking.db import create_engine, create_sessionmaker
 from booking.errors import Problem, ValidationProblem, install_problem_handlers
 from booking.health import router as health_router
 from booking.manage.routes import router as manage_router
-from booking.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from booking.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    RetryOnLostConnection,
+)
 from booking.notifications.notifiers import load_notifier
 from booking.notifications.relay import Relay
 from booking.notifications.webhook_docs import declare_webhooks
@@ -117,7 +121,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app.add_exception_handler(web_desk.LoginRequired, to_sign_in)
 
-    # Outermost last: request id and errors around everything, then headers, CORS, body limit.
+    # Outermost last: request id and errors around everything, then headers, CORS, body limit,
+    # and innermost the one retry of a request whose pooled connection was found dead.
+    app.add_middleware(RetryOnLostConnection)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

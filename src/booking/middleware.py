@@ -9,6 +9,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from booking.db import ConnectionLostBeforeWork
 from booking.errors import PayloadTooLarge, problem_bytes, unexpected_error_payload
 from booking.observability import Metrics, current_request_id
 
@@ -148,3 +149,47 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": content})
+
+
+class RetryOnLostConnection:
+    """Runs a request again, once, when its first database statement found the pooled
+    connection dead (the database restarted, a backend was terminated).
+
+    Pinging every connection at checkout would cost three round trips on every request; this
+    costs nothing until a connection is found dead. It is safe because nothing of the request
+    reached the database (ConnectionLostBeforeWork says so) and no response has started; the
+    body, read once, is handed to the second run as it was to the first.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received: list[Message] = []
+        response_started = False
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            received.append(message)
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal response_started
+            response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, recording_receive, watching_send)
+        except ConnectionLostBeforeWork:
+            if response_started:
+                raise
+            access_log.warning("a pooled database connection was closed; running the request again")
+            replay = iter(received)
+
+            async def replay_receive() -> Message:
+                return next(replay, None) or await receive()
+
+            await self.app(dict(scope), replay_receive, send)
