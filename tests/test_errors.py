@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from booking.dependencies import get_settings
+from booking.db import get_session
 from tests.factories import appointment_request
 from tests.helpers import assert_problem
 
@@ -44,7 +44,7 @@ async def failing_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     def explode() -> None:
         raise RuntimeError(LEAKY_MESSAGE)
 
-    app.dependency_overrides[get_settings] = explode
+    app.dependency_overrides[get_session] = explode  # every write route opens a session
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://booking.test") as client:
         yield client

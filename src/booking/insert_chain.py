@@ -60,6 +60,14 @@ class InsertChain:
 
     links: Sequence[Link]
     _statements: dict[str, Any] = field(default_factory=dict)
+    # Per link, (bind parameter name, column name): named once, not on every run.
+    _names: list[list[tuple[str, str]]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._names = [
+            [(self._param(index, name), name) for name in link.columns]
+            for index, link in enumerate(self.links)
+        ]
 
     def _param(self, index: int, column: str) -> str:
         return f"l{index}_{column}"
@@ -136,9 +144,9 @@ class InsertChain:
         """
         dialect = session.get_bind().dialect.name
         params: dict[str, Any] = dict(extra or {})
-        for index, (link, row) in enumerate(zip(self.links, rows, strict=True)):
-            for name in link.columns:
-                params[self._param(index, name)] = row[name]
+        for names, row in zip(self._names, rows, strict=True):
+            for param, column in names:
+                params[param] = row[column]
         if dialect == "postgresql":
             if whole_write and not session.in_transaction():
                 # One statement is atomic on its own: no BEGIN and COMMIT round trips. The

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import math
@@ -35,9 +36,11 @@ def docs_policy(inline_script_hashes: Iterable[str]) -> str:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def purpose_key(secret_key: str, purpose: str) -> bytes:
     """A key of its own for each use of BOOKING_SECRET_KEY (tokens, sessions, forms), so that a
-    value signed for one purpose is never valid for another."""
+    value signed for one purpose is never valid for another. Derived once per purpose: a few
+    keys, used on every request."""
     return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
 
 

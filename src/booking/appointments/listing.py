@@ -111,7 +111,9 @@ async def list_appointments(
         params["after_time"] = _utc_timestamp(after[0])
         params["after_id"] = uuid.UUID(after[1])
     statement = _statement(order, tuple(sorted(params)), position)
-    rows = list((await session.execute(statement, params)).all())
+    # A Core select on the session's connection: the ORM's execution layer adds nothing here.
+    connection = await session.connection()
+    rows = list((await connection.execute(statement, params)).all())
     if len(rows) <= limit:
         return Page(rows, None)
     last = rows[limit - 1]

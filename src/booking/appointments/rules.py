@@ -2,7 +2,7 @@
 
 Which days a patient may ask for depends on the clock, the time zone and the settings, but the
 request schema is where every field is checked, so that one 422 lists every bad field at once.
-The route's ``BookingRulesDep`` (resolved before FastAPI validates the body) puts the rules of
+The route's ``public_write`` dependency (run before FastAPI validates the body) puts the rules of
 this moment in a context variable; the schema's validators read them from there. Anything else
 that validates an ``AppointmentCreate`` (the hosted form) calls ``use_rules`` first.
 """

@@ -375,39 +375,54 @@ def appointment_document(appointment: Appointment | Row[Any], timezone: str) -> 
     The desk's list sends these as they are (a page of 25 without 25 model validations);
     ``AppointmentOut.of`` validates one. Tests check that both agree with the schema.
     """
+    # A row's mapping is the cheapest way to read its columns by name (the list reads 25 rows).
+    row = appointment._mapping if isinstance(appointment, Row) else _Columns(appointment)
     zone = _zone(timezone)
-    start = appointment.start_at.astimezone(zone) if appointment.start_at else None
-    end = appointment.end_at.astimezone(zone) if appointment.end_at else None
+    start_at, end_at = row["start_at"], row["end_at"]
+    start = start_at.astimezone(zone) if start_at else None
+    end = end_at.astimezone(zone) if end_at else None
+    date_of_birth = row["date_of_birth"]
+    provider_id = row["provider_id"]
     return {
-        "id": str(appointment.id),
-        "reference": appointment.reference,
-        "status": appointment.status,
-        "fhir_status": FHIR_STATUS[AppointmentStatus(appointment.status)],
-        "urgent": appointment.is_urgent,
+        "id": str(row["id"]),
+        "reference": row["reference"],
+        "status": row["status"],
+        "fhir_status": FHIR_STATUS[AppointmentStatus(row["status"])],
+        "urgent": row["is_urgent"],
         "patient": {
-            "first_name": appointment.first_name,
-            "last_name": appointment.last_name,
-            "email": appointment.email,
-            "phone": appointment.phone,
-            "date_of_birth": (
-                appointment.date_of_birth.isoformat() if appointment.date_of_birth else None
-            ),
-            "is_new_patient": appointment.is_new_patient,
+            "first_name": row["first_name"],
+            "last_name": row["last_name"],
+            "email": row["email"],
+            "phone": row["phone"],
+            "date_of_birth": date_of_birth.isoformat() if date_of_birth else None,
+            "is_new_patient": row["is_new_patient"],
         },
-        "reason_code": appointment.reason_code,
-        "reason_detail": appointment.reason_detail,
-        "preferred_windows": appointment.preferred_windows,
-        "contact_preference": appointment.contact_preference,
-        "urgent_symptoms": appointment.urgent_symptoms,
-        "provider_id": str(appointment.provider_id) if appointment.provider_id else None,
+        "reason_code": row["reason_code"],
+        "reason_detail": row["reason_detail"],
+        "preferred_windows": row["preferred_windows"],
+        "contact_preference": row["contact_preference"],
+        "urgent_symptoms": row["urgent_symptoms"],
+        "provider_id": str(provider_id) if provider_id else None,
         "start": start.isoformat() if start else None,
         "end": end.isoformat() if end else None,
         "duration_minutes": int((end - start).total_seconds() // 60) if start and end else None,
         "timezone": timezone,
-        "created_at": _utc_json(appointment.created_at),
-        "updated_at": _utc_json(appointment.updated_at),
-        "version": appointment.version,
+        "created_at": _utc_json(row["created_at"]),
+        "updated_at": _utc_json(row["updated_at"]),
+        "version": row["version"],
     }
+
+
+class _Columns:
+    """A model read like a row's mapping."""
+
+    __slots__ = ("_model",)
+
+    def __init__(self, model: Appointment) -> None:
+        self._model = model
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self._model, name)
 
 
 @functools.cache
