@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -95,6 +96,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # Served by install_api_docs from installed assets instead of FastAPI's CDN pages.
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry spans would record literal paths (the manage link's
+        # token) and query strings (a desk search is a patient's name); it also asks the
+        # OpenTelemetry API for its providers on every request. Our metrics and access log
+        # name route templates only (booking.observability).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
@@ -164,5 +170,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
 
 def create_app_from_environment() -> FastAPI:
-    """Factory for uvicorn (``--factory``): settings from BOOKING_* variables and .env."""
-    return create_app()
+    """Factory for uvicorn (``--factory``): settings from BOOKING_* variables and .env.
+
+    The objects made so far (modules, routes, models: most of the heap, and alive until the
+    process ends) are moved out of the garbage collector's sight: each full collection under
+    load no longer walks them, which cut both CPU and the long-tail pauses (docs/performance.md).
+    """
+    app = create_app()
+    gc.freeze()
+    return app
