@@ -229,4 +229,4 @@ async def test_a_provider_id_that_is_not_a_uuid_is_a_form_error_not_a_500(
         },
     )
     assert response.status_code == 422
-    assert "Provider id: choose a provider from the list." in response.text
+    assert "Provider id: must be a valid UUID." in response.text  # the API's own message

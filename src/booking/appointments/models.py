@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -20,34 +21,14 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+# The statuses are at home in lifecycle; they are read from here too.
+from booking.appointments.lifecycle import SCHEDULED_STATUSES as SCHEDULED_STATUSES
+from booking.appointments.lifecycle import STATUSES
+from booking.appointments.lifecycle import AppointmentStatus as AppointmentStatus
 from booking.db import UTCDateTime
 
-
-class AppointmentStatus(StrEnum):
-    requested = "requested"
-    confirmed = "confirmed"
-    completed = "completed"
-    no_show = "no_show"
-    declined = "declined"
-    cancelled = "cancelled"
-
-
-# Statuses in which a visit has a time and a provider.
-SCHEDULED_STATUSES = (
-    AppointmentStatus.confirmed,
-    AppointmentStatus.completed,
-    AppointmentStatus.no_show,
-)
-
 # FHIR R4 Appointment.status for each of ours, for integrators.
-FHIR_STATUS = {
-    AppointmentStatus.requested: "proposed",
-    AppointmentStatus.confirmed: "booked",
-    AppointmentStatus.completed: "fulfilled",
-    AppointmentStatus.no_show: "noshow",
-    AppointmentStatus.declined: "cancelled",
-    AppointmentStatus.cancelled: "cancelled",
-}
+FHIR_STATUS = {status: info.fhir for status, info in STATUSES.items()}
 
 
 class ContactPreference(StrEnum):
@@ -61,9 +42,12 @@ class PartOfDay(StrEnum):
     any = "any"
 
 
+def _quoted(values: Iterable[StrEnum]) -> str:
+    return ", ".join(f"'{member.value}'" for member in values)
+
+
 def _one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
-    allowed = ", ".join(f"'{member.value}'" for member in values)
-    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_known")
+    return CheckConstraint(f"{column} IN ({_quoted(values)})", name=f"{column}_known")
 
 
 class Appointment(SQLModel, table=True):
@@ -81,7 +65,7 @@ class Appointment(SQLModel, table=True):
             "(start_at IS NULL AND end_at IS NULL) OR (end_at > start_at)", name="time_range"
         ),
         CheckConstraint(
-            "status NOT IN ('confirmed', 'completed', 'no_show') "
+            f"status NOT IN ({_quoted(SCHEDULED_STATUSES)}) "
             "OR (start_at IS NOT NULL AND provider_id IS NOT NULL)",
             name="scheduled_has_time",
         ),

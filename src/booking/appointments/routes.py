@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from booking.appointments import listing
 from booking.appointments import service as appointments
+from booking.appointments.lifecycle import TRANSITIONS, Action, Transition
 from booking.appointments.listing import ListFilters, SortOrder
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.appointments.reasons import ReasonCode
@@ -28,14 +29,11 @@ from booking.appointments.schemas import (
     AppointmentEventOut,
     AppointmentOut,
     AppointmentPage,
-    ConfirmRequest,
     IsoDate,
     ReasonCodeOut,
-    ReasonRequest,
-    RescheduleRequest,
     appointment_document,
 )
-from booking.appointments.service import Actor
+from booking.appointments.service import ActionContext, Actor
 from booking.clock import Clock
 from booking.config import Settings
 from booking.db import SessionDep
@@ -234,27 +232,28 @@ class DeskAction:
     idempotency: Idempotency
     expected_version: int | None
 
-    def common(self) -> dict[str, Any]:
-        """The service arguments every action takes."""
-        return {
-            "actor": Actor.staff(self.staff.id),
-            "expected_version": self.expected_version,
-            "settings": self.settings,
-            "now": self.clock.now(),
-        }
-
     async def perform(
-        self, payload: BaseModel | None, action: Callable[[], Awaitable[Appointment]]
+        self, action: Action, appointment_id: uuid.UUID, command: BaseModel | None
     ) -> Response:
-        """Run one action, safe to retry with the same Idempotency-Key."""
+        """Run one action through the lifecycle's entry point, safe to retry with the same
+        Idempotency-Key."""
+        context = ActionContext(
+            actor=Actor.staff(self.staff.id),
+            settings=self.settings,
+            now=self.clock.now(),
+            expected_version=self.expected_version,
+        )
 
         async def produce() -> Response:
-            return appointment_response(await action(), self.settings)
+            appointment = await appointments.perform(
+                self.session, context, action, appointment_id, command
+            )
+            return appointment_response(appointment, self.settings)
 
         return await self.idempotency.respond(
             self.session,
             scope=f"staff:{self.staff.id}",
-            payload=payload.model_dump(mode="json") if payload else None,
+            payload=command.model_dump(mode="json") if command else None,
             produce=produce,
         )
 
@@ -375,141 +374,45 @@ async def list_appointment_events(
     return [AppointmentEventOut.model_validate(event, from_attributes=True) for event in events]
 
 
-@desk_router.post(
-    "/appointments/{appointment_id}/confirm",
-    operation_id="confirmAppointment",
-    summary="Confirm a request with a time",
-    response_model=AppointmentOut,
-    dependencies=[Depends(require_json_body)],
-    responses=ACTION_ERRORS,
-)
-async def confirm_appointment(
-    appointment_id: uuid.UUID,
-    body: ConfirmRequest,
-    desk: DeskActionDep,
-) -> Response:
-    """Book the visit: `requested` → `confirmed`. The time must be in the future and inside
-    opening hours; the duration defaults from the reason code. 409 `slot-taken` when it
-    overlaps another confirmed visit of the same provider (back-to-back is fine)."""
-    return await desk.perform(
-        body,
-        lambda: appointments.confirm_appointment(
-            desk.session,
-            appointment_id=appointment_id,
-            start=body.start,
-            duration_minutes=body.duration_minutes,
-            provider_id=body.provider_id,
-            message=body.message,
-            **desk.common(),
-        ),
+# The actions: one route each, made from the lifecycle's table (path segment, operation id,
+# summary, description) and the action's step (the body it takes).
+
+
+def _add_action_route(transition: Transition) -> None:
+    action = transition.action
+    command_model = appointments.STEPS[action].command
+
+    async def act(
+        appointment_id: uuid.UUID, desk: DeskAction, body: BaseModel | None = None
+    ) -> Response:
+        return await desk.perform(action, appointment_id, body)
+
+    # FastAPI reads the parameters from the signature: the path's id, the body model this
+    # action takes (none for complete and no-show), and the desk's dependencies.
+    parameters = [
+        inspect.Parameter("appointment_id", inspect.Parameter.KEYWORD_ONLY, annotation=uuid.UUID),
+    ]
+    if command_model is not None:
+        parameters.append(
+            inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=command_model)
+        )
+    parameters.append(
+        inspect.Parameter("desk", inspect.Parameter.KEYWORD_ONLY, annotation=DeskActionDep)
+    )
+    act.__signature__ = inspect.Signature(parameters, return_annotation=Response)  # type: ignore[attr-defined]
+    act.__name__ = transition.operation_id
+    desk_router.add_api_route(
+        f"/appointments/{{appointment_id}}/{transition.slug}",
+        act,
+        methods=["POST"],
+        operation_id=transition.operation_id,
+        summary=transition.summary,
+        description=transition.description,
+        response_model=AppointmentOut,
+        dependencies=[Depends(require_json_body)] if command_model is not None else None,
+        responses=ACTION_ERRORS,
     )
 
 
-@desk_router.post(
-    "/appointments/{appointment_id}/reschedule",
-    operation_id="rescheduleAppointment",
-    summary="Move a confirmed visit",
-    response_model=AppointmentOut,
-    dependencies=[Depends(require_json_body)],
-    responses=ACTION_ERRORS,
-)
-async def reschedule_appointment(
-    appointment_id: uuid.UUID,
-    body: RescheduleRequest,
-    desk: DeskActionDep,
-) -> Response:
-    """A new time for a `confirmed` visit, with the same provider; same rules as confirm."""
-    return await desk.perform(
-        body,
-        lambda: appointments.reschedule_appointment(
-            desk.session,
-            appointment_id=appointment_id,
-            start=body.start,
-            duration_minutes=body.duration_minutes,
-            **desk.common(),
-        ),
-    )
-
-
-@desk_router.post(
-    "/appointments/{appointment_id}/decline",
-    operation_id="declineAppointment",
-    summary="Decline a request",
-    response_model=AppointmentOut,
-    dependencies=[Depends(require_json_body)],
-    responses=ACTION_ERRORS,
-)
-async def decline_appointment(
-    appointment_id: uuid.UUID,
-    body: ReasonRequest,
-    desk: DeskActionDep,
-) -> Response:
-    """`requested` → `declined`, with a reason."""
-    return await desk.perform(
-        body,
-        lambda: appointments.decline_appointment(
-            desk.session, appointment_id=appointment_id, reason=body.reason, **desk.common()
-        ),
-    )
-
-
-@desk_router.post(
-    "/appointments/{appointment_id}/cancel",
-    operation_id="cancelAppointment",
-    summary="Cancel a request or a visit",
-    response_model=AppointmentOut,
-    dependencies=[Depends(require_json_body)],
-    responses=ACTION_ERRORS,
-)
-async def cancel_appointment(
-    appointment_id: uuid.UUID,
-    body: ReasonRequest,
-    desk: DeskActionDep,
-) -> Response:
-    """`requested` or `confirmed` → `cancelled`, with a reason; the time is freed."""
-    return await desk.perform(
-        body,
-        lambda: appointments.cancel_appointment(
-            desk.session, appointment_id=appointment_id, reason=body.reason, **desk.common()
-        ),
-    )
-
-
-@desk_router.post(
-    "/appointments/{appointment_id}/complete",
-    operation_id="completeAppointment",
-    summary="Mark a visit completed",
-    response_model=AppointmentOut,
-    responses=ACTION_ERRORS,
-)
-async def complete_appointment(
-    appointment_id: uuid.UUID,
-    desk: DeskActionDep,
-) -> Response:
-    """`confirmed` → `completed`, once the visit's time has come."""
-    return await desk.perform(
-        None,
-        lambda: appointments.complete_appointment(
-            desk.session, appointment_id=appointment_id, **desk.common()
-        ),
-    )
-
-
-@desk_router.post(
-    "/appointments/{appointment_id}/no-show",
-    operation_id="markNoShow",
-    summary="Mark a visit as a no-show",
-    response_model=AppointmentOut,
-    responses=ACTION_ERRORS,
-)
-async def mark_no_show(
-    appointment_id: uuid.UUID,
-    desk: DeskActionDep,
-) -> Response:
-    """`confirmed` → `no_show`, once the visit's time has come."""
-    return await desk.perform(
-        None,
-        lambda: appointments.mark_no_show(
-            desk.session, appointment_id=appointment_id, **desk.common()
-        ),
-    )
+for _transition in TRANSITIONS.values():
+    _add_action_route(_transition)

@@ -292,8 +292,14 @@ class ReasonCodeOut(BaseModel):
 
 # --- the front desk ---------------------------------------------------------------------------
 
-VisitMinutes = Annotated[StrictInt, Field(ge=5, le=480)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# Limits the desk's form fields announce too (min, max, maxlength), from here.
+VISIT_MINUTES = (5, 480)
+REASON_MAX_LENGTH = 500
+MESSAGE_MAX_LENGTH = 1000
+VisitMinutes = Annotated[StrictInt, Field(ge=VISIT_MINUTES[0], le=VISIT_MINUTES[1])]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_MAX_LENGTH)
+]
 
 
 class ConfirmRequest(_Input):
@@ -309,7 +315,7 @@ class ConfirmRequest(_Input):
     )
     message: Annotated[
         str | None,
-        StringConstraints(strip_whitespace=True, max_length=1000),
+        StringConstraints(strip_whitespace=True, max_length=MESSAGE_MAX_LENGTH),
         AfterValidator(lambda value: _clean_paragraphs(value) if value else None),
     ] = Field(default=None, description="A note for the patient, shown in the confirmation.")
 

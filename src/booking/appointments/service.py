@@ -1,8 +1,9 @@
 """The rules of appointment requests and their lifecycle.
 
-Services add and flush; the request's transaction commits. Every change goes through
-``_change``: the row is locked, the transition checked, the change applied and recorded in the
-audit trail, all in the caller's transaction.
+Services add and flush; the request's transaction commits. Every change of an appointment goes
+through ``perform`` (the API's actions, the desk's forms, the patient's link, scheduled jobs):
+the row is locked, the transition checked against ``lifecycle.TRANSITIONS``, the action's step
+applied and the change recorded in the audit trail, all in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +29,7 @@ from booking.appointments.errors import (
     SlotTaken,
     VisitNotStarted,
 )
+from booking.appointments.lifecycle import TRANSITIONS, Action
 from booking.appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -36,7 +39,12 @@ from booking.appointments.models import (
     appointments_table,
 )
 from booking.appointments.reasons import REASONS, ReasonCode, ReasonInfo
-from booking.appointments.schemas import AppointmentCreate
+from booking.appointments.schemas import (
+    AppointmentCreate,
+    ConfirmRequest,
+    ReasonRequest,
+    RescheduleRequest,
+)
 from booking.config import Settings
 from booking.db import OUTBOX_WRITTEN
 from booking.errors import FieldError, RequestInvalid
@@ -47,19 +55,6 @@ from booking.notifications.models import outbox_messages
 from booking.providers import service as providers
 
 logger = logging.getLogger("booking.appointments")
-
-# The lifecycle: which statuses each action may start from, and where it leads.
-TRANSITIONS: dict[str, tuple[frozenset[AppointmentStatus], AppointmentStatus]] = {
-    "confirmed": (frozenset({AppointmentStatus.requested}), AppointmentStatus.confirmed),
-    "rescheduled": (frozenset({AppointmentStatus.confirmed}), AppointmentStatus.confirmed),
-    "declined": (frozenset({AppointmentStatus.requested}), AppointmentStatus.declined),
-    "cancelled": (
-        frozenset({AppointmentStatus.requested, AppointmentStatus.confirmed}),
-        AppointmentStatus.cancelled,
-    ),
-    "completed": (frozenset({AppointmentStatus.confirmed}), AppointmentStatus.completed),
-    "no_show": (frozenset({AppointmentStatus.confirmed}), AppointmentStatus.no_show),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,166 +292,61 @@ async def list_events(session: AsyncSession, appointment_id: uuid.UUID) -> list[
     return list((await session.execute(statement)).scalars())
 
 
-# --- the front desk's actions ------------------------------------------------------------------
+# --- changes: one entry point ----------------------------------------------------------------
 
 
-async def confirm_appointment(
+@dataclass(frozen=True, slots=True)
+class ActionContext:
+    """Everything about a change that is not the change itself: who makes it, when, under
+    which settings, and which version they read (If-Match; None: whatever is current)."""
+
+    actor: Actor
+    settings: Settings
+    now: dt.datetime
+    expected_version: int | None = None
+
+
+# One step per action: what the action does beyond the status (lifecycle.TRANSITIONS has the
+# status rules). It receives the locked appointment and the action's command, if it has one.
+Step = Callable[[AsyncSession, ActionContext, Appointment, Any], Awaitable[Change]]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionStep:
+    apply: Step
+    command: type[BaseModel] | None  # the pydantic model its input is parsed into
+
+
+STEPS: dict[Action, ActionStep] = {}
+
+
+def step(action: Action, command: type[BaseModel] | None = None) -> Callable[[Step], Step]:
+    """Registers the step of ``action``; the API, the desk and the patient's link find it here."""
+
+    def register(apply: Step) -> Step:
+        STEPS[action] = ActionStep(apply, command)
+        return apply
+
+    return register
+
+
+async def perform(
     session: AsyncSession,
-    *,
+    ctx: ActionContext,
+    action: Action,
     appointment_id: uuid.UUID,
-    start: dt.datetime,
-    duration_minutes: int | None,
-    provider_id: uuid.UUID | None,
-    message: str | None,
-    actor: Actor,
-    expected_version: int | None,
-    settings: Settings,
-    now: dt.datetime,
+    command: BaseModel | None = None,
 ) -> Appointment:
-    async def schedule(appointment: Appointment) -> Change:
-        provider = await providers.choose_provider(session, provider_id)
-        minutes = (
-            duration_minutes
-            or REASONS[ReasonCode(appointment.reason_code)].default_duration_minutes
-        )
-        await _book(session, appointment, provider.id, start, minutes, settings, now)
-        return Change(
-            details={**_visit_details(appointment), "message": message},
-            message_to_patient=message,
-        )
+    """Change an appointment: the one way it happens, whoever asks.
 
-    return await _change(
-        session, appointment_id, "confirmed", actor, expected_version, settings, now, schedule
-    )
-
-
-async def reschedule_appointment(
-    session: AsyncSession,
-    *,
-    appointment_id: uuid.UUID,
-    start: dt.datetime,
-    duration_minutes: int | None,
-    actor: Actor,
-    expected_version: int | None,
-    settings: Settings,
-    now: dt.datetime,
-) -> Appointment:
-    async def move(appointment: Appointment) -> Change:
-        assert appointment.provider_id is not None
-        assert appointment.start_at is not None
-        assert appointment.end_at is not None
-        previous = _visit_details(appointment)
-        minutes = duration_minutes or _minutes(appointment.end_at - appointment.start_at)
-        await _book(session, appointment, appointment.provider_id, start, minutes, settings, now)
-        appointment.calendar_sequence += 1
-        return Change(details={**_visit_details(appointment), "previous_start": previous["start"]})
-
-    return await _change(
-        session, appointment_id, "rescheduled", actor, expected_version, settings, now, move
-    )
-
-
-async def decline_appointment(
-    session: AsyncSession,
-    *,
-    appointment_id: uuid.UUID,
-    reason: str,
-    actor: Actor,
-    expected_version: int | None,
-    settings: Settings,
-    now: dt.datetime,
-) -> Appointment:
-    async def decline(_: Appointment) -> Change:
-        return Change(reason=reason)
-
-    return await _change(
-        session, appointment_id, "declined", actor, expected_version, settings, now, decline
-    )
-
-
-async def cancel_appointment(
-    session: AsyncSession,
-    *,
-    appointment_id: uuid.UUID,
-    reason: str,
-    actor: Actor,
-    expected_version: int | None,
-    settings: Settings,
-    now: dt.datetime,
-) -> Appointment:
-    async def cancel(appointment: Appointment) -> Change:
-        # The time stays on record (the calendar cancellation names it); it no longer blocks.
-        if appointment.start_at is not None:
-            appointment.calendar_sequence += 1
-        return Change(reason=reason, details=_visit_details(appointment))
-
-    return await _change(
-        session, appointment_id, "cancelled", actor, expected_version, settings, now, cancel
-    )
-
-
-async def complete_appointment(
-    session: AsyncSession,
-    *,
-    appointment_id: uuid.UUID,
-    actor: Actor,
-    expected_version: int | None,
-    settings: Settings,
-    now: dt.datetime,
-) -> Appointment:
-    return await _change(
-        session,
-        appointment_id,
-        "completed",
-        actor,
-        expected_version,
-        settings,
-        now,
-        _after_start(now),
-    )
-
-
-async def mark_no_show(
-    session: AsyncSession,
-    *,
-    appointment_id: uuid.UUID,
-    actor: Actor,
-    expected_version: int | None,
-    settings: Settings,
-    now: dt.datetime,
-) -> Appointment:
-    return await _change(
-        session,
-        appointment_id,
-        "no_show",
-        actor,
-        expected_version,
-        settings,
-        now,
-        _after_start(now),
-    )
-
-
-def _after_start(now: dt.datetime) -> Callable[[Appointment], Awaitable[Change]]:
-    async def check(appointment: Appointment) -> Change:
-        if appointment.start_at is not None and appointment.start_at > now:
-            raise VisitNotStarted("Mark the visit once its time has come.")
-        return Change()
-
-    return check
-
-
-async def _change(
-    session: AsyncSession,
-    appointment_id: uuid.UUID,
-    action: str,
-    actor: Actor,
-    expected_version: int | None,
-    settings: Settings,
-    now: dt.datetime,
-    apply: Callable[[Appointment], Awaitable[Change]],
-) -> Appointment:
-    """Lock the row, check the version and the transition, apply, bump the version, record."""
+    The row is locked, the version and the transition checked, the action's step applied, the
+    version bumped, and the audit event and the notifications written with it, all in the
+    caller's transaction.
+    """
+    transition = TRANSITIONS[action]
+    action_step = STEPS[action]
+    if action_step.command is not None and not isinstance(command, action_step.command):
+        raise TypeError(f"{action} takes a {action_step.command.__name__}")
     statement = (
         select(Appointment)
         .where(col(Appointment.id) == appointment_id)
@@ -466,18 +356,19 @@ async def _change(
     appointment = (await session.execute(statement)).scalar_one_or_none()
     if appointment is None:
         raise AppointmentNotFound("No appointment with this id.")
-    if expected_version is not None and expected_version != appointment.version:
+    if ctx.expected_version is not None and ctx.expected_version != appointment.version:
         raise PreconditionFailed(current_version=appointment.version)
-    allowed_from, to_status = TRANSITIONS[action]
     from_status = AppointmentStatus(appointment.status)
-    if from_status not in allowed_from:
-        raise InvalidTransition(current_status=from_status, action=action.replace("_", " "))
+    if from_status not in transition.from_statuses:
+        raise InvalidTransition(
+            current_status=from_status, action=transition.event.replace("_", " ")
+        )
 
-    change = await apply(appointment)
-    appointment.status = to_status
+    change = await action_step.apply(session, ctx, appointment, command)
+    appointment.status = transition.to_status
     appointment.version += 1
-    appointment.updated_at = now
-    _record(session, appointment, action, from_status, actor, change, settings, now)
+    appointment.updated_at = ctx.now
+    _record(session, appointment, transition.event, from_status, ctx, change)
     try:
         await session.flush()
     except IntegrityError as error:
@@ -489,18 +380,74 @@ async def _change(
     return appointment
 
 
+@step(Action.confirm, ConfirmRequest)
+async def _confirm(
+    session: AsyncSession, ctx: ActionContext, appointment: Appointment, command: ConfirmRequest
+) -> Change:
+    provider = await providers.choose_provider(session, command.provider_id)
+    minutes = (
+        command.duration_minutes
+        or REASONS[ReasonCode(appointment.reason_code)].default_duration_minutes
+    )
+    await _book(session, appointment, provider.id, command.start, minutes, ctx)
+    return Change(
+        details={**_visit_details(appointment), "message": command.message},
+        message_to_patient=command.message,
+    )
+
+
+@step(Action.reschedule, RescheduleRequest)
+async def _reschedule(
+    session: AsyncSession, ctx: ActionContext, appointment: Appointment, command: RescheduleRequest
+) -> Change:
+    assert appointment.provider_id is not None
+    assert appointment.start_at is not None
+    assert appointment.end_at is not None
+    previous = _visit_details(appointment)
+    minutes = command.duration_minutes or _minutes(appointment.end_at - appointment.start_at)
+    await _book(session, appointment, appointment.provider_id, command.start, minutes, ctx)
+    appointment.calendar_sequence += 1
+    return Change(details={**_visit_details(appointment), "previous_start": previous["start"]})
+
+
+@step(Action.decline, ReasonRequest)
+async def _decline(
+    session: AsyncSession, ctx: ActionContext, appointment: Appointment, command: ReasonRequest
+) -> Change:
+    return Change(reason=command.reason)
+
+
+@step(Action.cancel, ReasonRequest)
+async def _cancel(
+    session: AsyncSession, ctx: ActionContext, appointment: Appointment, command: ReasonRequest
+) -> Change:
+    # The time stays on record (the calendar cancellation names it); it no longer blocks.
+    if appointment.start_at is not None:
+        appointment.calendar_sequence += 1
+    return Change(reason=command.reason, details=_visit_details(appointment))
+
+
+@step(Action.complete)
+@step(Action.no_show)
+async def _after_the_visit_began(
+    session: AsyncSession, ctx: ActionContext, appointment: Appointment, command: None
+) -> Change:
+    if appointment.start_at is not None and appointment.start_at > ctx.now:
+        raise VisitNotStarted("Mark the visit once its time has come.")
+    return Change()
+
+
 async def _book(
     session: AsyncSession,
     appointment: Appointment,
     provider_id: uuid.UUID,
     start: dt.datetime,
     minutes: int,
-    settings: Settings,
-    now: dt.datetime,
+    ctx: ActionContext,
 ) -> None:
     start_at = start.astimezone(dt.UTC)
     end_at = start_at + dt.timedelta(minutes=minutes)
-    check_visit_time(start_at, end_at, settings, now)
+    check_visit_time(start_at, end_at, ctx.settings, ctx.now)
     # A friendly answer first; the constraint (or trigger) is the guarantee under concurrency.
     clash = (
         select(col(Appointment.id))
@@ -552,34 +499,32 @@ def check_visit_time(
 def _record(
     session: AsyncSession,
     appointment: Appointment,
-    action: str,
-    from_status: AppointmentStatus | None,
-    actor: Actor,
+    event: str,
+    from_status: AppointmentStatus,
+    ctx: ActionContext,
     change: Change,
-    settings: Settings,
-    now: dt.datetime,
 ) -> None:
     """The audit event and the notifications of one change: always together, in one place."""
     notifications.queue_notifications(
         session,
         appointment=appointment,
-        action=action,
-        source=actor.source,
+        action=event,
+        source=ctx.actor.source,
         message_to_patient=change.message_to_patient,
-        settings=settings,
-        now=now,
+        settings=ctx.settings,
+        now=ctx.now,
     )
     session.add(
         AppointmentEvent(
             appointment_id=appointment.id,
             version=appointment.version,
-            occurred_at=now,
-            action=action,
+            occurred_at=ctx.now,
+            action=event,
             from_status=from_status,
             to_status=appointment.status,
             reason=change.reason,
-            source=actor.source,
-            actor_staff_id=actor.staff_id,
+            source=ctx.actor.source,
+            actor_staff_id=ctx.actor.staff_id,
             details=change.details,
         )
     )

@@ -16,12 +16,13 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.appointments import service as appointments
-from booking.appointments.models import Appointment, AppointmentStatus, EventSource
+from booking.appointments.lifecycle import OPEN_STATUSES, Action
+from booking.appointments.models import Appointment, EventSource
+from booking.appointments.schemas import ReasonRequest
 from booking.config import Settings
 from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid
 from booking.manage.models import ManageToken
 
-OPEN_STATUSES = (AppointmentStatus.requested, AppointmentStatus.confirmed)
 PATIENT = appointments.Actor(source=EventSource.patient)
 
 
@@ -82,12 +83,6 @@ async def cancel_by_patient(
             "This appointment has ended and can no longer be cancelled online. Call the "
             f"practice at {settings.practice_phone}."
         )
-    return await appointments.cancel_appointment(
-        session,
-        appointment_id=appointment.id,
-        reason="Cancelled by the patient through the link in their email",
-        actor=PATIENT,
-        expected_version=None,
-        settings=settings,
-        now=now,
-    )
+    context = appointments.ActionContext(actor=PATIENT, settings=settings, now=now)
+    command = ReasonRequest(reason="Cancelled by the patient through the link in their email")
+    return await appointments.perform(session, context, Action.cancel, appointment.id, command)

@@ -15,6 +15,9 @@ from sqlalchemy import ColumnElement, bindparam, func, literal_column, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking.appointments.lifecycle import CREATED, TRANSITIONS, Action
+from booking.appointments.lifecycle import PATIENT_EMAIL_FOR as PATIENT_EMAIL_FOR
+from booking.appointments.lifecycle import WEBHOOK_EVENT_FOR as WEBHOOK_EVENT_FOR
 from booking.appointments.models import Appointment, EventSource, appointments_table
 from booking.config import Settings
 from booking.db import OUTBOX_WRITTEN
@@ -23,34 +26,14 @@ from booking.security import sign
 
 RECEIPT_CAP_WINDOW = dt.timedelta(hours=24)
 
-# The patient's email for each change; changes not listed send the patient nothing.
-PATIENT_EMAIL_FOR = {
-    "created": "request_received",
-    "confirmed": "confirmed",
-    "rescheduled": "rescheduled",
-    "declined": "declined",
-    "cancelled": "cancelled",
-}
-
 
 def desk_email_for(action: str, source: EventSource) -> str | None:
     """The front desk hears of what it did not do itself: a new request, a patient's cancel."""
-    if action == "created":
+    if action == CREATED:
         return "new_request"
-    if action == "cancelled" and source == EventSource.patient:
+    if action == TRANSITIONS[Action.cancel].event and source == EventSource.patient:
         return "patient_cancelled"
     return None
-
-
-WEBHOOK_EVENT_FOR = {
-    "created": "appointment.requested",
-    "confirmed": "appointment.confirmed",
-    "rescheduled": "appointment.rescheduled",
-    "declined": "appointment.declined",
-    "cancelled": "appointment.cancelled",
-    "completed": "appointment.completed",
-    "no_show": "appointment.no_show",
-}
 
 
 def visit_fields(appointment: Mapping[str, Any]) -> dict[str, Any]:

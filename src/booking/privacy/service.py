@@ -14,17 +14,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.appointments.models import Appointment, AppointmentEvent, AppointmentStatus
+from booking.appointments.lifecycle import CLOSED_STATUSES
+from booking.appointments.models import Appointment, AppointmentEvent
 from booking.idempotency.service import purge_expired_keys
 from booking.manage.models import ManageToken
 from booking.notifications.models import OutboxMessage
-
-CLOSED = (
-    AppointmentStatus.declined,
-    AppointmentStatus.cancelled,
-    AppointmentStatus.completed,
-    AppointmentStatus.no_show,
-)
 
 
 @dataclass(frozen=True)
@@ -41,7 +35,7 @@ async def purge(
         (
             await session.execute(
                 select(col(Appointment.id)).where(
-                    col(Appointment.status).in_([status.value for status in CLOSED]),
+                    col(Appointment.status).in_([status.value for status in CLOSED_STATUSES]),
                     col(Appointment.updated_at) < cutoff,
                     col(Appointment.anonymised_at).is_(None),
                 )

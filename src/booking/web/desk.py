@@ -11,20 +11,32 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from booking.appointments import listing
 from booking.appointments import service as appointments
+from booking.appointments.lifecycle import BY_SLUG, Transition, allowed_actions
 from booking.appointments.models import Appointment, AppointmentStatus, EventSource
 from booking.appointments.reasons import REASONS, ReasonCode
-from booking.appointments.schemas import AppointmentOut
+from booking.appointments.schemas import (
+    MESSAGE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    VISIT_MINUTES,
+    AppointmentOut,
+)
 from booking.clock import Clock
 from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep, client_address
-from booking.errors import DomainError, FieldError, RequestInvalid
+from booking.errors import (
+    DomainError,
+    FieldError,
+    RequestInvalid,
+    field_errors_from_validation,
+)
 from booking.providers import service as providers
 from booking.staff import service as staff_service
 from booking.staff import sessions as desk_sessions
@@ -42,23 +54,6 @@ router = APIRouter(prefix="/desk", include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "booking_login_csrf"
 PAGE_HEADERS = {**NO_FRAMING, "Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
-# The lifecycle's actions (service.TRANSITIONS) and the paths the desk posts them to.
-ACTION_PATHS = {
-    "confirmed": "confirm",
-    "rescheduled": "reschedule",
-    "declined": "decline",
-    "cancelled": "cancel",
-    "completed": "complete",
-    "no_show": "no-show",
-}
-DONE = {
-    "confirm": "Confirmed. The patient gets an email with a calendar file.",
-    "reschedule": "Moved. The patient gets an email with the new time.",
-    "decline": "Declined. The patient gets an email.",
-    "cancel": "Cancelled. The patient gets an email.",
-    "complete": "Marked as completed.",
-    "no-show": "Marked as a no-show.",
-}
 
 
 class LoginRequired(Exception):
@@ -296,13 +291,32 @@ async def board_page(
 # --- one request -----------------------------------------------------------------------------
 
 
-def allowed_actions(appointment: Appointment) -> set[str]:
-    status = AppointmentStatus(appointment.status)
-    return {
-        ACTION_PATHS[action]
-        for action, (allowed_from, _) in appointments.TRANSITIONS.items()
-        if status in allowed_from
-    }
+@dataclass(frozen=True)
+class DeskForm:
+    """One form of the detail page: the actions posted from it (its buttons) and its fields."""
+
+    name: str
+    heading: str
+    actions: list[Transition]
+    fields: frozenset[str]  # of the API model the form is parsed into
+
+
+def desk_forms(appointment: Appointment) -> list[DeskForm]:
+    """The forms for what this appointment's status allows, from the lifecycle's table."""
+    forms: dict[str, DeskForm] = {}
+    for transition in allowed_actions(appointment.status):
+        model = appointments.STEPS[transition.action].command
+        form = forms.setdefault(
+            transition.desk_form,
+            DeskForm(
+                transition.desk_form,
+                transition.heading,
+                [],
+                frozenset(model.model_fields) if model else frozenset(),
+            ),
+        )
+        form.actions.append(transition)
+    return list(forms.values())
 
 
 async def detail_page(
@@ -334,7 +348,12 @@ async def detail_page(
         item=item,
         events=events,
         actors=staff_names,
-        allowed=allowed_actions(appointment),
+        forms=desk_forms(appointment),
+        limits={
+            "visit_minutes": VISIT_MINUTES,
+            "reason": REASON_MAX_LENGTH,
+            "message": MESSAGE_MAX_LENGTH,
+        },
         providers=[p for p in await providers.list_providers(session) if p.is_active],
         default_duration=item.duration_minutes
         or REASONS[ReasonCode(appointment.reason_code)].default_duration_minutes,
@@ -354,9 +373,15 @@ async def detail(
     settings: SettingsDep,
     clock: ClockDep,
 ) -> HTMLResponse:
-    done = request.query_params.get("done", "")
+    done = BY_SLUG.get(request.query_params.get("done", ""))
     return await detail_page(
-        request, appointment_id, desk, session, settings, clock, notice=DONE.get(done)
+        request,
+        appointment_id,
+        desk,
+        session,
+        settings,
+        clock,
+        notice=done.notice if done else None,
     )
 
 
@@ -366,79 +391,29 @@ def _text(form: FormData | dict[str, str], name: str) -> str:
     return value.replace("\x00", "").strip() if isinstance(value, str) else ""
 
 
-def _start(form: FormData, settings: Settings) -> dt.datetime:
-    try:
-        day = dt.date.fromisoformat(_text(form, "date"))
-        time = dt.time.fromisoformat(_text(form, "time"))
-    except ValueError:
-        raise RequestInvalid([FieldError("start", "enter a date and a start time")]) from None
-    return dt.datetime.combine(day, time, settings.timezone)
-
-
-def _minutes(form: FormData) -> int | None:
-    value = _text(form, "duration_minutes")
-    if not value:
+def _command(transition: Transition, form: FormData, settings: Settings) -> BaseModel | None:
+    """The form, parsed into the API's model for this action: the same checks, the same
+    messages. The desk asks for a date and a time of day in the practice's zone; the API takes
+    one moment with its offset."""
+    model = appointments.STEPS[transition.action].command
+    if model is None:
         return None
-    if not value.isdigit() or not 5 <= int(value) <= 480:
-        raise RequestInvalid([FieldError("length", "must be between 5 and 480 minutes")])
-    return int(value)
-
-
-def _provider(form: FormData) -> uuid.UUID | None:
-    value = _text(form, "provider_id")
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        problem = FieldError("provider_id", "choose a provider from the list")
-        raise RequestInvalid([problem]) from None
-
-
-def _reason(form: FormData) -> str:
-    reason = _text(form, "reason")
-    if not reason or len(reason) > 500:
-        raise RequestInvalid([FieldError("reason", "give one of at most 500 characters")])
-    return reason
-
-
-async def _perform(
-    action: str,
-    appointment_id: uuid.UUID,
-    form: FormData,
-    staff: StaffAccount,
-    session: AsyncSession,
-    settings: Settings,
-    clock: Clock,
-) -> None:
-    actor = appointments.Actor.staff(staff.id, EventSource.web)
-    version = _text(form, "version")
-    common: dict[str, Any] = {
-        "appointment_id": appointment_id,
-        "actor": actor,
-        "expected_version": int(version) if version.isdigit() else None,
-        "settings": settings,
-        "now": clock.now(),
+    data: dict[str, Any] = {
+        name: _text(form, name) for name in model.model_fields if _text(form, name)
     }
-    if action == "confirm":
-        await appointments.confirm_appointment(
-            session,
-            start=_start(form, settings),
-            duration_minutes=_minutes(form),
-            provider_id=_provider(form),
-            message=_text(form, "message")[:1000] or None,
-            **common,
-        )
-    elif action == "reschedule":
-        await appointments.reschedule_appointment(
-            session, start=_start(form, settings), duration_minutes=_minutes(form), **common
-        )
-    elif action == "decline":
-        await appointments.decline_appointment(session, reason=_reason(form), **common)
-    elif action == "cancel":
-        await appointments.cancel_appointment(session, reason=_reason(form), **common)
-    elif action == "complete":
-        await appointments.complete_appointment(session, **common)
-    else:
-        await appointments.mark_no_show(session, **common)
+    if "duration_minutes" in data and data["duration_minutes"].isdigit():
+        data["duration_minutes"] = int(data["duration_minutes"])
+    if "start" in model.model_fields:
+        try:
+            day = dt.date.fromisoformat(_text(form, "date"))
+            time = dt.time.fromisoformat(_text(form, "time"))
+        except ValueError:
+            raise RequestInvalid([FieldError("start", "enter a date and a start time")]) from None
+        data["start"] = dt.datetime.combine(day, time, settings.timezone).isoformat()
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise RequestInvalid(field_errors_from_validation(error.errors())) from None
 
 
 def _explain(error: DomainError) -> str:
@@ -450,10 +425,10 @@ def _explain(error: DomainError) -> str:
     return error.detail
 
 
-@router.post("/appointments/{appointment_id}/{action}")
+@router.post("/appointments/{appointment_id}/{slug}")
 async def act(
     appointment_id: uuid.UUID,
-    action: str,
+    slug: str,
     request: Request,
     desk: DeskDep,
     session: SessionDep,
@@ -463,15 +438,25 @@ async def act(
     form = await request.form()
     if not csrf_matches(desk.session, _text(form, "csrf_token")):
         return forbidden(request, settings)
-    if action not in ACTION_PATHS.values():
+    transition = BY_SLUG.get(slug)
+    if transition is None:
         return RedirectResponse(f"/desk/appointments/{appointment_id}", status_code=303)
+    version = _text(form, "version")
+    context = appointments.ActionContext(
+        actor=appointments.Actor.staff(desk.staff.id, EventSource.web),
+        settings=settings,
+        now=clock.now(),
+        expected_version=int(version) if version.isdigit() else None,
+    )
     try:
-        await _perform(action, appointment_id, form, desk.staff, session, settings, clock)
+        # A savepoint: a refused action leaves nothing behind, and the page that explains the
+        # refusal is read in the same transaction (get_session still commits it).
+        async with session.begin_nested():
+            command = _command(transition, form, settings)
+            await appointments.perform(session, context, transition.action, appointment_id, command)
     except DomainError as error:
-        await session.rollback()
         typed = {name: _text(form, name) for name in form if name != "csrf_token"}
-        typed["action"] = action
-        form_key = "complete" if action == "no-show" else action
+        typed["action"] = transition.desk_form
         return await detail_page(
             request,
             appointment_id,
@@ -480,9 +465,9 @@ async def act(
             settings,
             clock,
             status_code=error.status,
-            errors={form_key: _explain(error)},
+            errors={transition.desk_form: _explain(error)},
             typed=typed,
         )
     return RedirectResponse(
-        f"/desk/appointments/{appointment_id}?done={action}", status_code=303, headers=PAGE_HEADERS
+        f"/desk/appointments/{appointment_id}?done={slug}", status_code=303, headers=PAGE_HEADERS
     )

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
+from booking.appointments.lifecycle import STATUSES
 from booking.appointments.reasons import REASONS, UrgentSymptom
 from booking.config import Settings
 
@@ -24,14 +25,7 @@ SYMPTOM_LABELS = {
     UrgentSymptom.recent_trauma: "A recent fall, accident or injury",
 }
 
-STATUS_LABELS = {
-    "requested": "Requested",
-    "confirmed": "Confirmed",
-    "completed": "Completed",
-    "no_show": "No-show",
-    "declined": "Declined",
-    "cancelled": "Cancelled",
-}
+STATUS_LABELS: dict[str, str] = {status.value: info.label for status, info in STATUSES.items()}
 
 
 def phone_link(number: str) -> Markup:
