@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
@@ -144,7 +145,12 @@ def _watch_for_lost_connections(engine: AsyncEngine) -> None:
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    """Sessions of a class of their own, so that session events (notifications.wake_on_commit)
+    are heard for this application's sessions only."""
+    session_class = type("BookingSession", (Session,), {})
+    return async_sessionmaker(
+        engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=session_class
+    )
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -162,11 +168,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await session.commit()
-        if session.info.pop(OUTBOX_WRITTEN, False):
-            request.app.state.outbox_wakeup.set()  # the in-process relay delivers right away
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-# Set in ``session.info`` by code that queues outbox messages.
-OUTBOX_WRITTEN = "booking.outbox_written"

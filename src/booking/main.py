@@ -32,6 +32,7 @@ from booking.middleware import (
 )
 from booking.notifications.notifiers import load_notifier
 from booking.notifications.relay import Relay
+from booking.notifications.service import wake_on_commit
 from booking.notifications.webhook_docs import declare_webhooks
 from booking.observability import Metrics
 from booking.providers.routes import router as providers_router
@@ -64,7 +65,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         limits = limits_storage(settings.rate_limit_storage_url)
         app.state.sign_in_throttle = SignInThrottle(settings, limits)
         app.state.public_rate_limit = PublicRateLimit(settings, limits)
-        app.state.outbox_wakeup = asyncio.Event()
         http = httpx.AsyncClient(timeout=10)
         stop = asyncio.Event()
         relay_task = None
@@ -76,7 +76,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 notifier=load_notifier(settings),
                 http=http,
             )
-            app.state.outbox_wakeup = relay.wakeup
+            # A commit that queued messages wakes it; otherwise it polls.
+            wake_on_commit(app.state.sessionmaker, relay.wakeup)
             relay_task = asyncio.create_task(relay.run(stop), name="outbox relay")
         try:
             yield

@@ -46,7 +46,6 @@ from booking.appointments.schemas import (
     RescheduleRequest,
 )
 from booking.config import Settings
-from booking.db import OUTBOX_WRITTEN
 from booking.errors import FieldError, RequestInvalid
 from booking.idempotency import service as idempotency
 from booking.insert_chain import InsertChain, Link
@@ -256,7 +255,7 @@ async def create_appointment(
             continue
         if keyed is not None and not inserted[0]:
             return await idempotency.stored_outcome(session, keyed)
-        session.info[OUTBOX_WRITTEN] = True
+        notifications.note_queued(session)
         receipt_skipped = any(
             not went_in
             for went_in, c in zip(inserted[len(rows) - len(outbox) :], capped, strict=True)

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from booking.clock import Clock
 from booking.config import Settings
 from booking.dependencies import ClockDep, SettingsDep
-from booking.errors import DomainError, problem_bytes
+from booking.errors import PROBLEM_MEDIA_TYPE, DomainError, problem_response
 from booking.idempotency import service
 
 # Headers that belong to the outcome and are replayed with it.
@@ -51,7 +51,8 @@ class Idempotency:
         """Claim the key, do the work, store its response: one transaction, the request's.
 
         A refusal (a DomainError) is an outcome too: the work is undone back to a savepoint,
-        the refusal is stored under the key and committed, then raised for the renderer.
+        the refusal is stored under the key and answered, as the renderer would answer it; the
+        request's session dependency commits the key with it, as it commits any outcome.
         """
         if self.key is None:
             return await produce()
@@ -69,17 +70,15 @@ class Idempotency:
             async with session.begin_nested():
                 response = await produce()
         except DomainError as error:
-            refusal = service.StoredResponse(
+            response = problem_response(error.payload(), headers=error.headers)
+            stored = service.StoredResponse(
                 error.status,
-                problem_bytes(error.payload()).decode(),
-                {"content-type": "application/problem+json", **error.headers},
+                bytes(response.body).decode(),
+                {"content-type": PROBLEM_MEDIA_TYPE, **error.headers},
             )
-            await service.store_response(session, scope=scope, key=self.key, response=refusal)
-            await session.commit()
-            raise
-        await service.store_response(
-            session, scope=scope, key=self.key, response=_to_stored(response)
-        )
+        else:
+            stored = _to_stored(response)
+        await service.store_response(session, scope=scope, key=self.key, response=stored)
         return response
 
 

@@ -6,13 +6,15 @@ the unique constraint on the outbox makes that a guarantee, not a convention.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, literal_column, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, bindparam, event, func, literal_column, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from booking.appointments.lifecycle import CREATED, TRANSITIONS, Action
@@ -20,7 +22,6 @@ from booking.appointments.lifecycle import PATIENT_EMAIL_FOR as PATIENT_EMAIL_FO
 from booking.appointments.lifecycle import WEBHOOK_EVENT_FOR as WEBHOOK_EVENT_FOR
 from booking.appointments.models import Appointment, EventSource, appointments_table
 from booking.config import Settings
-from booking.db import OUTBOX_WRITTEN
 from booking.notifications.models import Channel, OutboxMessage, OutboxStatus, outbox_messages
 from booking.security import sign
 
@@ -161,6 +162,31 @@ def notification_rows(
     return rows
 
 
+# Marks a session whose transaction wrote outbox rows; only this module reads it.
+_QUEUED = "booking.notifications.queued"
+
+
+def note_queued(session: AsyncSession) -> None:
+    """Outbox rows were written in this session's transaction: its commit wakes the relay."""
+    session.info[_QUEUED] = True
+
+
+def wake_on_commit(sessionmaker: async_sessionmaker[AsyncSession], wakeup: asyncio.Event) -> None:
+    """Set ``wakeup`` (the in-process relay's) when a transaction that queued messages
+    commits: it then delivers at once instead of at its next poll. A rolled-back transaction
+    queued nothing. Heard for this sessionmaker's sessions only (db.create_sessionmaker)."""
+    session_class = sessionmaker.kw["sync_session_class"]
+
+    @event.listens_for(session_class, "after_commit")
+    def _committed(session: Session) -> None:
+        if session.info.pop(_QUEUED, False):
+            wakeup.set()
+
+    @event.listens_for(session_class, "after_rollback")
+    def _rolled_back(session: Session) -> None:
+        session.info.pop(_QUEUED, None)
+
+
 def appointment_values(appointment: Appointment) -> dict[str, Any]:
     return {column.name: getattr(appointment, column.name) for column in appointments_table.columns}
 
@@ -184,7 +210,7 @@ def queue_notifications(
         now=now,
     ):
         session.add(OutboxMessage(**row))
-    session.info[OUTBOX_WRITTEN] = True
+    note_queued(session)
 
 
 # --- operating the outbox (`booking outbox`) ---------------------------------------------------

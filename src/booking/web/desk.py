@@ -30,7 +30,7 @@ from booking.appointments.schemas import (
 from booking.clock import Clock
 from booking.config import Settings
 from booking.db import SessionDep
-from booking.dependencies import ClockDep, SessionmakerDep, SettingsDep, client_address
+from booking.dependencies import ClockDep, SettingsDep, client_address
 from booking.errors import (
     DomainError,
     FieldError,
@@ -66,15 +66,13 @@ class Desk:
     session: DeskSession
 
 
-async def signed_in(request: Request, sessionmaker: SessionmakerDep, clock: ClockDep) -> Desk:
-    """The desk session the cookie names, in a short transaction of its own: the route's
-    session stays untouched until the route uses it (on SQLite, one process has one
-    connection). Marking the session used writes at most once a minute."""
-    async with sessionmaker() as session, session.begin():
-        state = await desk_sessions.find_session(
-            session, token=request.cookies.get(COOKIE_NAME, ""), now=clock.now()
-        )
-        staff = await session.get(StaffAccount, state.staff_id) if state else None
+async def signed_in(request: Request, session: SessionDep, clock: ClockDep) -> Desk:
+    """The desk session the cookie names, read in the request's own transaction (marking the
+    session used writes at most once a minute, committed with the rest of the request)."""
+    state = await desk_sessions.find_session(
+        session, token=request.cookies.get(COOKIE_NAME, ""), now=clock.now()
+    )
+    staff = await session.get(StaffAccount, state.staff_id) if state else None
     if state is None or staff is None or not staff.is_active:
         raise LoginRequired
     return Desk(staff, state)
