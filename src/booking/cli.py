@@ -24,7 +24,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from booking import migrations
-from booking.appointments.schemas import ShortLine
 from booking.clock import SystemClock
 from booking.config import (
     LogFormat,
@@ -42,6 +41,7 @@ from booking.notifications.relay import Relay
 from booking.privacy import service as privacy
 from booking.staff import service as staff_service
 from booking.staff.models import StaffAccount, StaffRole
+from booking.values import ShortLine
 
 T = TypeVar("T")
 

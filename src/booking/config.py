@@ -328,6 +328,11 @@ class Settings(BaseSettings):
         return (self.public_base_url or self.served_base_url or DEVELOPMENT_BASE_URL).rstrip("/")
 
     @property
+    def served_over_https(self) -> bool:
+        """Reached over https (BOOKING_PUBLIC_BASE_URL): cookies are Secure, HSTS is sent."""
+        return self.public_base_url.startswith("https://")
+
+    @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.practice_timezone)
 

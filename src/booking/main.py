@@ -144,7 +144,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
     app.add_middleware(
         SecurityHeadersMiddleware,
-        hsts=settings.public_base_url.startswith("https://"),
+        hsts=settings.served_over_https,
         docs_policy=docs_policy,
     )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)

@@ -29,7 +29,6 @@ from booking.appointments.schemas import (
     AppointmentEventOut,
     AppointmentOut,
     AppointmentPage,
-    IsoDate,
     ReasonCodeOut,
     appointment_document,
 )
@@ -56,6 +55,7 @@ from booking.idempotency.service import StoredResponse
 from booking.security import public_rate_limit
 from booking.staff.dependencies import CurrentStaff
 from booking.staff.models import StaffAccount
+from booking.values import IsoDate
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,12 +11,9 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
@@ -46,31 +43,13 @@ from booking.appointments.models import (
 )
 from booking.appointments.reasons import ReasonCode, UrgentSymptom
 from booking.appointments.rules import current_rules
-
-# Characters that can hide or reorder text on a screen (bidi overrides and isolates).
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_ALLOWED_IN_LONG_TEXT = frozenset("\n\r\t")
-
-
-def _reject_control_characters(value: str, allowed: frozenset[str] = frozenset()) -> str:
-    for char in value:
-        if char in allowed:
-            continue
-        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
-            raise ValueError("must not contain control characters")
-    return value
-
-
-def _clean_line(value: str) -> str:
-    value = _reject_control_characters(unicodedata.normalize("NFC", value))
-    if any(unicodedata.category(char) in {"Zl", "Zp"} for char in value):
-        raise ValueError("must be a single line")
-    return value
-
-
-def _clean_paragraphs(value: str) -> str:
-    return _reject_control_characters(unicodedata.normalize("NFC", value), _ALLOWED_IN_LONG_TEXT)
-
+from booking.values import (
+    EmailAddress,
+    IsoDate,
+    IsoDateTime,
+    clean_line,
+    clean_paragraphs,
+)
 
 # Letters of any script (with their combining marks) and these; nothing that makes a link.
 _NAME_PUNCTUATION = frozenset(" -'\u2019.")
@@ -88,13 +67,6 @@ def _looks_like_a_name(value: str) -> str:
     if _DOMAIN_LIKE.search(value):
         raise ValueError("must not look like a web address")
     return value
-
-
-def _valid_email(value: str) -> str:
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise ValueError("must be a valid email address") from None
 
 
 def _e164_phone(value: str) -> str:
@@ -119,19 +91,6 @@ def _plausible_birth_date(value: dt.date | None) -> dt.date | None:
     return value
 
 
-def _iso_text_only(value: object) -> object:
-    """Dates and times arrive as ISO 8601 text; pydantic would also take a number of seconds
-    (as a number, or as digits in a query string: ``?scheduled_to=0`` read as 1970-01-01)."""
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if is_number or (isinstance(value, str) and value.strip().lstrip("+-").isdigit()):
-        raise ValueError("must be written as ISO 8601 text, e.g. 2026-12-07")
-    return value
-
-
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_text_only)]
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text_only)]
-
-
 def _bookable_day(value: dt.date) -> dt.date:
     problem = current_rules().problem_with_day(value)
     if problem:
@@ -142,20 +101,8 @@ def _bookable_day(value: dt.date) -> dt.date:
 PersonName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH),
-    AfterValidator(_clean_line),
+    AfterValidator(clean_line),
     AfterValidator(_looks_like_a_name),
-]
-# One line of text people read (a staff member's or a provider's name): no control
-# characters (PostgreSQL refuses NUL in text; escapes and bidi overrides garble screens).
-ShortLine = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_clean_line),
-]
-EmailAddress = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=3, max_length=254),
-    AfterValidator(_valid_email),
 ]
 PhoneNumber = Annotated[
     str,
@@ -231,7 +178,7 @@ class AppointmentCreate(_Input):
     reason_detail: Annotated[
         str | None,
         StringConstraints(strip_whitespace=True, max_length=REASON_DETAIL_MAX_LENGTH),
-        AfterValidator(lambda value: _clean_paragraphs(value) if value else value),
+        AfterValidator(lambda value: clean_paragraphs(value) if value else value),
     ] = Field(
         default=None, validate_default=True, description="Required when reason_code is other."
     )
@@ -316,7 +263,7 @@ class ConfirmRequest(_Input):
     message: Annotated[
         str | None,
         StringConstraints(strip_whitespace=True, max_length=MESSAGE_MAX_LENGTH),
-        AfterValidator(lambda value: _clean_paragraphs(value) if value else None),
+        AfterValidator(lambda value: clean_paragraphs(value) if value else None),
     ] = Field(default=None, description="A note for the patient, shown in the confirmation.")
 
 
@@ -328,7 +275,7 @@ class RescheduleRequest(_Input):
 
 
 class ReasonRequest(_Input):
-    reason: Annotated[Reason, AfterValidator(_clean_paragraphs)] = Field(
+    reason: Annotated[Reason, AfterValidator(clean_paragraphs)] = Field(
         examples=["We do not treat this condition; please see your family doctor."]
     )
 

@@ -102,23 +102,30 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-async def keyed_request(
-    key: str | None, *, scope: str, request: Request, settings: Settings
-) -> service.KeyedRequest | None:
-    """The key as the public POST's single write stores it (None without a key). The
-    fingerprint is of the body's bytes, as sent (already read and cached by the time the
-    route runs): a retry sends the same bytes, and hashing them is cheaper than re-encoding
-    the parsed body."""
-    if key is None:
-        return None
+def key_record(
+    key: str, *, scope: str, fingerprint: str, settings: Settings
+) -> service.KeyedRequest:
+    """A request's key as the one-statement write stores it (the API's POST, the /book form)."""
     return service.KeyedRequest(
         scope=scope,
         key=key,
-        fingerprint=service.body_fingerprint(
-            request.method, request.scope["path"], await request.body()
-        ),
+        fingerprint=fingerprint,
         ttl=dt.timedelta(hours=settings.idempotency_key_ttl_hours),
     )
+
+
+async def keyed_request(
+    key: str | None, *, scope: str, request: Request, settings: Settings
+) -> service.KeyedRequest | None:
+    """The API POST's key (None without one). The fingerprint is of the body's bytes, as sent
+    (already read and cached by the time the route runs): a retry sends the same bytes, and
+    hashing them is cheaper than re-encoding the parsed body."""
+    if key is None:
+        return None
+    fingerprint = service.body_fingerprint(
+        request.method, request.scope["path"], await request.body()
+    )
+    return key_record(key, scope=scope, fingerprint=fingerprint, settings=settings)
 
 
 def replayed(stored: service.StoredResponse) -> Response:

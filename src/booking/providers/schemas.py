@@ -5,7 +5,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict
 
-from booking.appointments.schemas import ShortLine
+from booking.values import ShortLine
 
 
 class ProviderOut(BaseModel):

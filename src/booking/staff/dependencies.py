@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep
+from booking.staff import service as staff
 from booking.staff.errors import Forbidden, InvalidToken, NotAuthenticated
 from booking.staff.models import StaffAccount, StaffRole
 from booking.staff.tokens import read_access_token
@@ -34,8 +35,10 @@ async def current_staff(
     if not token:
         raise NotAuthenticated("Send an Authorization: Bearer token from POST /api/v1/auth/token.")
     claims = read_access_token(token, secret_key=settings.secret_key, now=clock.now())
-    account = await session.get(StaffAccount, claims.staff_id)
-    if account is None or not account.is_active or account.token_generation != claims.generation:
+    account = await staff.account_for_credential(
+        session, staff_id=claims.staff_id, token_generation=claims.generation
+    )
+    if account is None:
         raise InvalidToken("This token no longer works; sign in again.")
     return account
 

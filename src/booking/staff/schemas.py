@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from booking.appointments.schemas import EmailAddress, ShortLine
 from booking.staff.models import StaffRole
+from booking.values import EmailAddress, ShortLine
 
 
 class AccessToken(BaseModel):

@@ -81,6 +81,21 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> S
     return account if usable and matches else None
 
 
+async def account_for_credential(
+    session: AsyncSession, *, staff_id: uuid.UUID, token_generation: int | None = None
+) -> StaffAccount | None:
+    """The account a credential (a bearer token, a desk session) still stands for: it exists
+    and is active and, for a token, the account has not revoked it since (``token_generation``).
+    Desk sessions are deleted when access is revoked, so they carry no generation. Checked on
+    every request: deactivation and sign-out everywhere act at once."""
+    account = await session.get(StaffAccount, staff_id)
+    if account is None or not account.is_active:
+        return None
+    if token_generation is not None and account.token_generation != token_generation:
+        return None
+    return account
+
+
 async def sign_in(
     session: AsyncSession, *, throttle: SignInThrottle, email: str, password: str, client: str
 ) -> StaffAccount:

@@ -21,9 +21,9 @@ from booking.config import WEEKDAY_NAMES, Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep
 from booking.errors import DomainError, field_errors_from_validation
-from booking.idempotency.dependencies import replayed
+from booking.idempotency.dependencies import key_record, replayed
 from booking.idempotency.errors import IdempotencyKeyReused
-from booking.idempotency.service import KeyedRequest, StoredResponse, request_fingerprint
+from booking.idempotency.service import StoredResponse, request_fingerprint
 from booking.security import RateLimited, public_rate_limit
 from booking.web.form_stamp import FormStamp, StampVerdict, issue_stamp, judge, read_stamp
 from booking.web.pages import SYMPTOM_LABELS, render
@@ -238,11 +238,12 @@ async def book_submit(
         return StoredResponse(200, bytes(page.body).decode(), {"content-type": "text/html"})
 
     # The same one-statement write as the API's POST; the form's stamp is its Idempotency-Key.
-    keyed = KeyedRequest(
+    keyed = key_record(
+        stamp.idempotency_key,
         scope="public",
-        key=stamp.idempotency_key,
+        # The form has no JSON body to hash as sent: its parsed request is fingerprinted.
         fingerprint=request_fingerprint("POST", "/book", payload.model_dump(mode="json")),
-        ttl=dt.timedelta(hours=settings.idempotency_key_ttl_hours),
+        settings=settings,
     )
     try:
         outcome = await appointments.create_appointment(

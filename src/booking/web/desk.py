@@ -72,8 +72,12 @@ async def signed_in(request: Request, session: SessionDep, clock: ClockDep) -> D
     state = await desk_sessions.find_session(
         session, token=request.cookies.get(COOKIE_NAME, ""), now=clock.now()
     )
-    staff = await session.get(StaffAccount, state.staff_id) if state else None
-    if state is None or staff is None or not staff.is_active:
+    staff = (
+        await staff_service.account_for_credential(session, staff_id=state.staff_id)
+        if state
+        else None
+    )
+    if state is None or staff is None:
         raise LoginRequired
     return Desk(staff, state)
 
@@ -146,7 +150,7 @@ def login_page(
         path="/desk/login",
         httponly=True,
         samesite="strict",
-        secure=settings.public_base_url.startswith("https://"),
+        secure=settings.served_over_https,
     )
     return response
 

@@ -29,7 +29,7 @@ def set_session_cookie(
         path="/desk",
         httponly=True,
         samesite="lax",
-        secure=settings.public_base_url.startswith("https://"),
+        secure=settings.served_over_https,
     )
 
 
@@ -39,7 +39,7 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
         path="/desk",
         httponly=True,
         samesite="lax",
-        secure=settings.public_base_url.startswith("https://"),
+        secure=settings.served_over_https,
     )
 
 
