@@ -171,6 +171,7 @@ _FIXED_MESSAGES = {
     "uuid_type": "must be a valid UUID",
     "json_invalid": "the body is not valid JSON",
     "model_attributes_type": "must be a JSON object",
+    "model_type": "must be a JSON object",
     "dict_type": "must be a JSON object",
     "extra_forbidden": "is not a field of this request",
     "missing": "is required",

@@ -19,6 +19,7 @@ from booking import __version__
 from booking.api_docs import install_api_docs
 from booking.appointments.routes import desk_router as appointments_desk_router
 from booking.appointments.routes import public_router as appointments_public_router
+from booking.appointments.schemas import AppointmentCreate
 from booking.clock import Clock, SystemClock
 from booking.config import Settings, load_settings, resolve_secret_key
 from booking.db import create_engine, create_sessionmaker
@@ -159,15 +160,31 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 webhooks=app.webhooks.routes,
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (Problem, ValidationProblem):
+            # Models FastAPI does not see: the public POST's body (validated in the route, with
+            # a context), then the problem documents.
+            for model in (AppointmentCreate, Problem, ValidationProblem):
                 definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(definition.pop("$defs", {}))
                 components[model.__name__] = definition
+                if model is AppointmentCreate:
+                    _as_fastapi_writes_it(components)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
     return app
+
+
+def _as_fastapi_writes_it(components: dict[str, Any]) -> None:
+    """Request models' schemas as FastAPI's generator leaves them (pydantic's adds
+    ``"default": null`` to optional fields; FastAPI omits it), in its sorted order."""
+    for definition in components.values():
+        for field in definition.get("properties", {}).values():
+            if "default" in field and field["default"] is None:
+                del field["default"]
+    ordered = dict(sorted(components.items()))
+    components.clear()
+    components.update(ordered)
 
 
 def create_app_from_environment() -> FastAPI:

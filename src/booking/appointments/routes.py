@@ -22,7 +22,7 @@ from booking.appointments.lifecycle import TRANSITIONS, Action, Transition
 from booking.appointments.listing import ListFilters, SortOrder
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.appointments.reasons import ReasonCode
-from booking.appointments.rules import BookingRules, use_rules
+from booking.appointments.rules import BookingRules, rules_context
 from booking.appointments.schemas import (
     AppointmentCreate,
     AppointmentCreated,
@@ -41,6 +41,7 @@ from booking.dependencies import (
     ClockDep,
     SettingsDep,
     no_store,
+    parse_json_body,
     require_json_body,
 )
 from booking.errors import problem_responses
@@ -70,16 +71,13 @@ class PublicWrite:
 async def public_write(request: Request) -> PublicWrite:
     """One dependency, not four (FastAPI's resolver costs tens of µs per dependency on the
     hottest route): a JSON body (415 otherwise), the caller within the rate limit (429), and
-    today's booking rules, set before FastAPI validates the body so that the schema checks the
-    preferred days against them."""
+    today's booking rules, which the body is validated against."""
     await require_json_body(request)
     await public_rate_limit(request)
     settings: Settings = request.app.state.settings
     clock: Clock = request.app.state.clock
     now = clock.now()
-    rules = BookingRules.from_settings(settings, now)
-    use_rules(rules)
-    return PublicWrite(settings, now, rules)
+    return PublicWrite(settings, now, BookingRules.from_settings(settings, now))
 
 
 PublicWriteDep = Annotated[PublicWrite, Depends(public_write)]
@@ -112,6 +110,16 @@ async def list_reason_codes() -> list[ReasonCodeOut]:
     status_code=201,
     response_model=AppointmentCreated,
     operation_id="createAppointment",
+    # The body is validated in the route, with today's booking rules as pydantic's context;
+    # main.custom_openapi adds AppointmentCreate's schema to the document's components.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/AppointmentCreate"}}
+            },
+        }
+    },
     summary="Request an appointment",
     tags=["appointments"],
     responses={
@@ -129,7 +137,6 @@ async def list_reason_codes() -> list[ReasonCodeOut]:
 )
 async def create_appointment(
     write: PublicWriteDep,
-    payload: AppointmentCreate,
     session: SessionDep,
     request: Request,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -142,6 +149,7 @@ async def create_appointment(
     reports urgent symptoms, or pain with low mood, the response carries an `advisory` to show
     them right away.
     """
+    payload = parse_json_body(await request.body(), AppointmentCreate, rules_context(write.rules))
     keyed = await keyed_request(
         idempotency_key, scope="public", request=request, settings=write.settings
     )

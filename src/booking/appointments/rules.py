@@ -2,16 +2,17 @@
 
 Which days a patient may ask for depends on the clock, the time zone and the settings, but the
 request schema is where every field is checked, so that one 422 lists every bad field at once.
-The route's ``public_write`` dependency (run before FastAPI validates the body) puts the rules of
-this moment in a context variable; the schema's validators read them from there. Anything else
-that validates an ``AppointmentCreate`` (the hosted form) calls ``use_rules`` first.
+Whoever validates an ``AppointmentCreate`` (the API's POST, the hosted form) passes the rules
+of this moment in pydantic's validation context (``rules_context``); the schema's validators
+read them from there (``rules_in``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from contextvars import ContextVar
 from dataclasses import dataclass
+
+from pydantic import ValidationInfo
 
 from booking.config import Settings
 
@@ -48,17 +49,15 @@ class BookingRules:
         return None
 
 
-_current_rules: ContextVar[BookingRules] = ContextVar("booking_rules")
+def rules_context(rules: BookingRules) -> dict[str, BookingRules]:
+    """The pydantic validation context that carries the rules to the schema's validators."""
+    return {"rules": rules}
 
 
-def use_rules(rules: BookingRules) -> None:
-    _current_rules.set(rules)
-
-
-def current_rules() -> BookingRules:
-    try:
-        return _current_rules.get()
-    except LookupError:
+def rules_in(info: ValidationInfo) -> BookingRules:
+    rules = (info.context or {}).get("rules")
+    if not isinstance(rules, BookingRules):
         raise RuntimeError(
-            "booking rules are not set: call use_rules() before validating"
-        ) from None
+            "validate with context=rules_context(rules): the schema checks days against them"
+        )
+    return rules

@@ -42,7 +42,7 @@ from booking.appointments.models import (
     PartOfDay,
 )
 from booking.appointments.reasons import ReasonCode, UrgentSymptom
-from booking.appointments.rules import current_rules
+from booking.appointments.rules import rules_in
 from booking.values import (
     EmailAddress,
     IsoDate,
@@ -69,8 +69,8 @@ def _looks_like_a_name(value: str) -> str:
     return value
 
 
-def _e164_phone(value: str) -> str:
-    region = current_rules().phone_region
+def _e164_phone(value: str, info: ValidationInfo) -> str:
+    region = rules_in(info).phone_region
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
@@ -80,10 +80,10 @@ def _e164_phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _plausible_birth_date(value: dt.date | None) -> dt.date | None:
+def _plausible_birth_date(value: dt.date | None, info: ValidationInfo) -> dt.date | None:
     if value is None:
         return None
-    today = current_rules().today
+    today = rules_in(info).today
     if value > today:
         raise patient_error("Your date of birth cannot be in the future.")
     if value < today.replace(year=today.year - 130):
@@ -91,8 +91,8 @@ def _plausible_birth_date(value: dt.date | None) -> dt.date | None:
     return value
 
 
-def _bookable_day(value: dt.date) -> dt.date:
-    problem = current_rules().problem_with_day(value)
+def _bookable_day(value: dt.date, info: ValidationInfo) -> dt.date:
+    problem = rules_in(info).problem_with_day(value)
     if problem:
         raise patient_error(problem)
     return value

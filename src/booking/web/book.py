@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, Response
 from booking.appointments import service as appointments
 from booking.appointments.models import EventSource
 from booking.appointments.reasons import UrgentSymptom
-from booking.appointments.rules import BookingRules, use_rules
+from booking.appointments.rules import BookingRules, rules_context
 from booking.appointments.schemas import AppointmentCreate
 from booking.config import WEEKDAY_NAMES, Settings
 from booking.db import SessionDep
@@ -193,10 +193,10 @@ async def book_submit(
             heading="Please wait a moment",
             text=f"Many requests came from your network just now. {error.detail}",
         )
-    use_rules(BookingRules.from_settings(settings, now))
+    rules = rules_context(BookingRules.from_settings(settings, now))
     body, days = request_from_form(form)
     try:
-        payload: AppointmentCreate | None = AppointmentCreate.model_validate(body)
+        payload: AppointmentCreate | None = AppointmentCreate.model_validate(body, context=rules)
         errors: dict[str, str] = {}
     except ValidationError as error:
         payload, errors = None, form_errors(error, days)
