@@ -14,7 +14,8 @@ import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -44,16 +45,38 @@ class FieldError:
 
 
 class DomainError(Exception):
-    """An error with a meaning the client can act on. Subclasses set status, slug and title."""
+    """An error with a meaning the client can act on: one problem type, rendered by ``payload``.
 
-    status: int = 400
-    slug: str = "bad-request"
-    title: str = "Bad request"
+    A kind of error names its problem type in its class statement, and inherits what it leaves
+    out from its base::
 
-    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        class SlotTaken(Conflict, slug="slot-taken", title="The provider already has ..."): ...
+
+    ``headers`` (a class attribute) are sent with every response of that kind. An instance adds
+    the detail (the title when none is given), the fields at fault for a 422, and any other
+    extension members.
+    """
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+    headers: Mapping[str, str] = MappingProxyType({})
+
+    def __init_subclass__(
+        cls, *, status: int = 0, slug: str = "", title: str = "", **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status = status or cls.status
+        cls.slug = slug or cls.slug
+        cls.title = title or cls.title
+
+    def __init__(
+        self, detail: str | None = None, *, errors: Sequence[FieldError] = (), **extensions: Any
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
-        self.extensions = extensions
+        self.extensions = {"errors": [e.as_json() for e in errors]} if errors else {}
+        self.extensions.update(extensions)
 
     def payload(self) -> dict[str, Any]:
         return problem_payload(
@@ -64,48 +87,39 @@ class DomainError(Exception):
             **self.extensions,
         )
 
-    headers: Mapping[str, str] = {}
 
-
-class RetryLater(DomainError):
-    """429: a limit was reached; ``Retry-After`` says when to try again."""
-
-    status = 429
-    slug = "rate-limited"
-    title = "Too many requests"
+class RetryLater(DomainError, status=429, slug="rate-limited", title="Too many requests"):
+    """A limit was reached; ``Retry-After`` says when to try again."""
 
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"Try again in {retry_after_seconds} seconds.")
         self.headers = {"Retry-After": str(retry_after_seconds)}
 
 
-class NotFound(DomainError):
-    status = 404
-    slug = "not-found"
-    title = "Not found"
+class NotFound(DomainError, status=404, slug="not-found", title="Not found"): ...
 
 
-class RequestInvalid(DomainError):
+class Conflict(DomainError, status=409, slug="conflict", title="Conflict"):
+    """The base of the 409s: the request does not fit the current state of what it names."""
+
+
+class RequestInvalid(
+    DomainError, status=422, slug="validation-error", title="Your request has invalid fields"
+):
     """422 for rules checked by a service (dates, horizon, ...): same shape as schema errors."""
 
-    status = 422
-    slug = "validation-error"
-    title = "Your request has invalid fields"
-
     def __init__(self, errors: Sequence[FieldError]) -> None:
-        super().__init__(_count_detail(len(errors)), errors=[e.as_json() for e in errors])
+        super().__init__(_count_detail(len(errors)), errors=errors)
 
 
-class UnsupportedMediaType(DomainError):
-    status = 415
-    slug = "unsupported-media-type"
-    title = "Unsupported media type"
+class UnsupportedMediaType(
+    DomainError, status=415, slug="unsupported-media-type", title="Unsupported media type"
+): ...
 
 
-class PayloadTooLarge(DomainError):
-    status = 413
-    slug = "payload-too-large"
-    title = "Request body too large"
+class PayloadTooLarge(
+    DomainError, status=413, slug="payload-too-large", title="Request body too large"
+): ...
 
 
 class Problem(BaseModel):
