@@ -135,3 +135,34 @@ def test_every_operation_is_documented_for_integrators() -> None:
                     problem = response["content"]["application/problem+json"]
                     assert problem["example"]["status"] == int(status), where
     assert {"createAppointment", "confirmAppointment", "listAppointments"} <= operation_ids
+
+
+def test_each_problem_type_has_one_title_and_status_and_the_examples_use_them() -> None:
+    """A kind of error inherits what its class statement leaves out: one that gave a new title
+    but kept its base's slug would give one problem type two meanings."""
+    from booking.errors import DomainError
+    from booking.main import create_app
+    from tests.conftest import make_settings
+
+    spec = create_app(make_settings("sqlite:///unused.db")).openapi()  # imports every domain
+    kinds, pending = [], [DomainError]
+    while pending:
+        kind = pending.pop()
+        kinds.append(kind)
+        pending.extend(kind.__subclasses__())
+    meanings: dict[str, set[tuple[int, str]]] = {}
+    for kind in kinds:
+        meanings.setdefault(f"/problems/{kind.slug}", set()).add((kind.status, kind.title))
+    assert {slug: found for slug, found in meanings.items() if len(found) > 1} == {}
+
+    examples = [
+        response["content"]["application/problem+json"]["example"]
+        for methods in spec["paths"].values()
+        for operation in methods.values()
+        for status, response in operation["responses"].items()
+        if status.startswith(("4", "5"))
+    ]
+    by_a_kind = [example for example in examples if example["type"] in meanings]
+    assert {example["status"] for example in by_a_kind} >= {401, 403, 404, 409, 412, 422, 429}
+    for example in by_a_kind:
+        assert meanings[example["type"]] == {(example["status"], example["title"])}

@@ -8,13 +8,15 @@ sent: patient details are health information.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,6 +35,12 @@ def problem_type(slug: str) -> str:
     return PROBLEM_TYPE_BASE + slug
 
 
+def problem_payload(
+    *, status: int, type_: str, title: str, detail: str, **ext: Any
+) -> dict[str, Any]:
+    return {"type": type_, "title": title, "status": status, "detail": detail, **ext}
+
+
 @dataclass(frozen=True, slots=True)
 class FieldError:
     field: str
@@ -44,16 +52,38 @@ class FieldError:
 
 
 class DomainError(Exception):
-    """An error with a meaning the client can act on. Subclasses set status, slug and title."""
+    """An error with a meaning the client can act on: one problem type, rendered by ``payload``.
 
-    status: int = 400
-    slug: str = "bad-request"
-    title: str = "Bad request"
+    A kind of error names its problem type in its class statement, and inherits what it leaves
+    out from its base::
 
-    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        class SlotTaken(Conflict, slug="slot-taken", title="The provider already has ..."): ...
+
+    ``headers`` (a class attribute) are sent with every response of that kind. An instance adds
+    the detail (the title when none is given), the fields at fault for a 422, and any other
+    extension members.
+    """
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+    headers: Mapping[str, str] = MappingProxyType({})
+
+    def __init_subclass__(
+        cls, *, status: int = 0, slug: str = "", title: str = "", **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status = status or cls.status
+        cls.slug = slug or cls.slug
+        cls.title = title or cls.title
+
+    def __init__(
+        self, detail: str | None = None, *, errors: Sequence[FieldError] = (), **extensions: Any
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
-        self.extensions = extensions
+        self.extensions = {"errors": [e.as_json() for e in errors]} if errors else {}
+        self.extensions.update(extensions)
 
     def payload(self) -> dict[str, Any]:
         return problem_payload(
@@ -64,77 +94,72 @@ class DomainError(Exception):
             **self.extensions,
         )
 
-    headers: Mapping[str, str] = {}
 
-
-class RetryLater(DomainError):
-    """429: a limit was reached; ``Retry-After`` says when to try again."""
-
-    status = 429
-    slug = "rate-limited"
-    title = "Too many requests"
+class RetryLater(DomainError, status=429, slug="rate-limited", title="Too many requests"):
+    """A limit was reached; ``Retry-After`` says when to try again."""
 
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"Try again in {retry_after_seconds} seconds.")
         self.headers = {"Retry-After": str(retry_after_seconds)}
 
 
-class NotFound(DomainError):
-    status = 404
-    slug = "not-found"
-    title = "Not found"
+class NotFound(DomainError, status=404, slug="not-found", title="Not found"): ...
 
 
-class RequestInvalid(DomainError):
+class Conflict(DomainError, status=409, slug="conflict", title="Conflict"):
+    """The base of the 409s: the request does not fit the current state of what it names."""
+
+
+class RequestInvalid(
+    DomainError, status=422, slug="validation-error", title="Your request has invalid fields"
+):
     """422 for rules checked by a service (dates, horizon, ...): same shape as schema errors."""
 
-    status = 422
-    slug = "validation-error"
-    title = "Your request has invalid fields"
-
     def __init__(self, errors: Sequence[FieldError]) -> None:
-        super().__init__(_count_detail(len(errors)), errors=[e.as_json() for e in errors])
+        super().__init__(_count_detail(len(errors)), errors=errors)
 
 
-class UnsupportedMediaType(DomainError):
-    status = 415
-    slug = "unsupported-media-type"
-    title = "Unsupported media type"
+class UnsupportedMediaType(
+    DomainError, status=415, slug="unsupported-media-type", title="Unsupported media type"
+): ...
 
 
-class PayloadTooLarge(DomainError):
-    status = 413
-    slug = "payload-too-large"
-    title = "Request body too large"
+class PayloadTooLarge(
+    DomainError, status=413, slug="payload-too-large", title="Request body too large"
+): ...
+
+
+# The schemas' field examples, rendered like the real thing.
+_SCHEMA_EXAMPLE = NotFound("No appointment with this id.").payload()
+_FIELD_ERROR_EXAMPLE = FieldError("patient.email", "Enter an email address like name@example.com.")
 
 
 class Problem(BaseModel):
     """RFC 9457 problem details, as every error response of this API is shaped."""
 
-    type: str = Field(examples=["/problems/not-found"])
-    title: str = Field(examples=["Not found"])
-    status: int = Field(examples=[404])
-    detail: str = Field(examples=["No appointment with this id."])
+    type: str = Field(examples=[_SCHEMA_EXAMPLE["type"]])
+    title: str = Field(examples=[_SCHEMA_EXAMPLE["title"]])
+    status: int = Field(examples=[_SCHEMA_EXAMPLE["status"]])
+    detail: str = Field(examples=[_SCHEMA_EXAMPLE["detail"]])
     request_id: str | None = Field(default=None, description="Quote this when asking for help.")
 
 
 class ProblemFieldError(BaseModel):
-    field: str = Field(examples=["patient.email"], description="Dotted path of the bad field.")
-    pointer: str = Field(examples=["#/patient/email"], description="JSON Pointer to the field.")
+    field: str = Field(
+        examples=[_FIELD_ERROR_EXAMPLE.field], description="Dotted path of the bad field."
+    )
+    pointer: str = Field(
+        examples=[_FIELD_ERROR_EXAMPLE.as_json()["pointer"]],
+        description="JSON Pointer to the field.",
+    )
     message: str = Field(
-        examples=["Enter an email address like name@example.com."],
+        examples=[_FIELD_ERROR_EXAMPLE.message],
         description="For the public request body, written for the patient: show it as it is.",
     )
 
 
 class ValidationProblem(Problem):
     errors: list[ProblemFieldError]
-
-
-def problem_payload(
-    *, status: int, type_: str, title: str, detail: str, **ext: Any
-) -> dict[str, Any]:
-    return {"type": type_, "title": title, "status": status, "detail": detail, **ext}
 
 
 def problem_response(
@@ -241,6 +266,11 @@ def unexpected_error_payload(error: BaseException, request_id: str) -> dict[str,
         request_id,
         "".join(traceback.format_tb(error.__traceback__)),
     )
+    return internal_error_payload(request_id)
+
+
+def internal_error_payload(request_id: str) -> dict[str, Any]:
+    """The 500 problem: it reveals nothing but the request id."""
     payload = http_problem(500, f"Something went wrong on our side. Request id: {request_id}.")
     payload["request_id"] = request_id
     return payload
@@ -254,89 +284,38 @@ def install_problem_handlers(app: FastAPI) -> None:
     # outermost error middleware) does not re-raise them for the server to log with messages.
 
 
-_EXAMPLES: dict[int, dict[str, Any]] = {
-    400: {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": "Bad Request"},
-    401: {
-        "type": "/problems/invalid-token",
-        "title": "The access token is not valid",
-        "status": 401,
-        "detail": "The token has expired; sign in again.",
-    },
-    403: {
-        "type": "/problems/forbidden",
-        "title": "Your role does not allow this",
-        "status": 403,
-        "detail": "Only an admin can do this.",
-    },
-    404: {
-        "type": "/problems/appointment-not-found",
-        "title": "No such appointment",
-        "status": 404,
-        "detail": "No appointment with this id.",
-    },
-    409: {
-        "type": "/problems/slot-taken",
-        "title": "The provider already has a visit at that time",
-        "status": 409,
-        "detail": "Another confirmed visit of this provider overlaps that time.",
-    },
-    412: {
-        "type": "/problems/precondition-failed",
-        "title": "The appointment changed since you read it",
-        "status": 412,
-        "detail": "Someone else changed this appointment; reload it and try again.",
-        "current_etag": '"3"',
-    },
-    413: {
-        "type": "/problems/payload-too-large",
-        "title": "Request body too large",
-        "status": 413,
-        "detail": "The request body must be at most 65536 bytes.",
-    },
-    415: {
-        "type": "/problems/unsupported-media-type",
-        "title": "Unsupported media type",
-        "status": 415,
-        "detail": "Send the body as application/json.",
-    },
-    422: {
-        "type": "/problems/validation-error",
-        "title": "Your request has invalid fields",
-        "status": 422,
-        "detail": "2 fields of the request are invalid; see errors.",
-        "errors": [
-            {
-                "field": "patient.email",
-                "pointer": "#/patient/email",
-                "message": "Enter an email address like name@example.com.",
-            },
-            {
-                "field": "preferred_windows.0.date",
-                "pointer": "#/preferred_windows/0/date",
-                "message": "The practice is closed on Saturdays; choose another day.",
-            },
-        ],
-    },
-    429: {
-        "type": "/problems/rate-limited",
-        "title": "Too many requests",
-        "status": 429,
-        "detail": "Try again in 42 seconds.",
-    },
-    500: {
-        "type": "about:blank",
-        "title": "Internal Server Error",
-        "status": 500,
-        "detail": "Something went wrong on our side. Request id: 3f2c9a1b.",
-        "request_id": "3f2c9a1b",
-    },
-    503: {
-        "type": "/problems/not-ready",
-        "title": "Not ready",
-        "status": 503,
-        "detail": "migrations: pending",
-    },
-}
+@functools.cache
+def _examples() -> dict[int, dict[str, Any]]:
+    """One example body per declared status, rendered by the code that renders the real error.
+
+    The domain packages import this module, so their errors are imported here, when the first
+    route declares its responses.
+    """
+    from booking.appointments.errors import AppointmentNotFound, PreconditionFailed, SlotTaken
+    from booking.staff.errors import Forbidden, InvalidToken
+
+    closed_on_saturdays = "The practice is closed on Saturdays; choose another day."
+    errors: list[DomainError] = [
+        InvalidToken("The token has expired; sign in again."),
+        Forbidden("Only an admin can do this."),
+        AppointmentNotFound("No appointment with this id."),
+        SlotTaken("Another confirmed visit of this provider overlaps that time."),
+        PreconditionFailed(current_version=3),
+        PayloadTooLarge("The request body must be at most 65536 bytes."),
+        UnsupportedMediaType("Send the body as application/json."),
+        RequestInvalid(
+            [_FIELD_ERROR_EXAMPLE, FieldError("preferred_windows.0.date", closed_on_saturdays)]
+        ),
+        RetryLater(42),
+    ]
+    examples = {error.status: error.payload() for error in errors}
+    examples[400] = http_problem(400)
+    examples[500] = internal_error_payload("3f2c9a1b")
+    # health.py builds the real 503 itself, with a "checks" member this example leaves out.
+    examples[503] = problem_payload(
+        status=503, type_=problem_type("not-ready"), title="Not ready", detail="migrations: pending"
+    )
+    return examples
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -352,7 +331,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "content": {
                 PROBLEM_MEDIA_TYPE: {
                     "schema": {"$ref": f"#/components/schemas/{model.__name__}"},
-                    "example": _EXAMPLES[status],
+                    "example": _examples()[status],
                 }
             },
         }

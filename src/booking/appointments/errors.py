@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from booking.errors import DomainError
+from booking.errors import Conflict, DomainError, NotFound
 
 
-class AppointmentNotFound(DomainError):
-    status = 404
-    slug = "appointment-not-found"
-    title = "No such appointment"
+class AppointmentNotFound(NotFound, slug="appointment-not-found", title="No such appointment"): ...
 
 
-class InvalidTransition(DomainError):
-    status = 409
-    slug = "invalid-transition"
-    title = "The appointment's status does not allow this"
-
+class InvalidTransition(
+    Conflict, slug="invalid-transition", title="The appointment's status does not allow this"
+):
     def __init__(self, *, current_status: str, action: str) -> None:
         super().__init__(
             f"The appointment is {current_status}; it cannot be {action}.",
@@ -23,23 +18,22 @@ class InvalidTransition(DomainError):
         )
 
 
-class SlotTaken(DomainError):
-    status = 409
-    slug = "slot-taken"
-    title = "The provider already has a visit at that time"
+class SlotTaken(
+    Conflict, slug="slot-taken", title="The provider already has a visit at that time"
+): ...
 
 
-class VisitNotStarted(DomainError):
-    status = 409
-    slug = "visit-not-started"
-    title = "The visit has not started yet"
+class VisitNotStarted(
+    Conflict, slug="visit-not-started", title="The visit has not started yet"
+): ...
 
 
-class PreconditionFailed(DomainError):
-    status = 412
-    slug = "precondition-failed"
-    title = "The appointment changed since you read it"
-
+class PreconditionFailed(
+    DomainError,
+    status=412,
+    slug="precondition-failed",
+    title="The appointment changed since you read it",
+):
     def __init__(self, *, current_version: int) -> None:
         super().__init__(
             "Someone else changed this appointment; reload it and try again.",

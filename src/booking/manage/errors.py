@@ -1,15 +1,11 @@
 from __future__ import annotations
 
-from booking.errors import DomainError
+from booking.errors import Conflict, NotFound
 
 
-class ManageLinkInvalid(DomainError):
-    status = 404
-    slug = "manage-link-invalid"
-    title = "This link does not work"
+class ManageLinkInvalid(NotFound, slug="manage-link-invalid", title="This link does not work"): ...
 
 
-class ManagedAppointmentClosed(DomainError):
-    status = 409
-    slug = "appointment-closed"
-    title = "This appointment has ended"
+class ManagedAppointmentClosed(
+    Conflict, slug="appointment-closed", title="This appointment has ended"
+): ...

@@ -2,62 +2,49 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from booking.errors import DomainError, FieldError, RetryLater
+from booking.errors import Conflict, DomainError, FieldError, RetryLater
 
 
-class NotAuthenticated(DomainError):
-    status = 401
-    slug = "not-authenticated"
-    title = "Sign in first"
+class NotAuthenticated(DomainError, status=401, slug="not-authenticated", title="Sign in first"):
+    """The base of the 401s, which all challenge the client to send a bearer token."""
+
     headers = MappingProxyType({"WWW-Authenticate": "Bearer"})
 
 
-class InvalidToken(NotAuthenticated):
-    slug = "invalid-token"
-    title = "The access token is not valid"
+class InvalidToken(NotAuthenticated, slug="invalid-token", title="The access token is not valid"):
     headers = MappingProxyType({"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-class InvalidCredentials(DomainError):
-    status = 401
-    slug = "invalid-credentials"
-    title = "Wrong email or password"
-    headers = MappingProxyType({"WWW-Authenticate": "Bearer"})
+class InvalidCredentials(
+    NotAuthenticated, slug="invalid-credentials", title="Wrong email or password"
+): ...
 
 
-class TooManySignInAttempts(RetryLater):
-    slug = "too-many-sign-in-attempts"
-    title = "Too many failed sign-ins"
+class TooManySignInAttempts(
+    RetryLater, slug="too-many-sign-in-attempts", title="Too many failed sign-ins"
+): ...
 
 
-class Forbidden(DomainError):
-    status = 403
-    slug = "forbidden"
-    title = "Your role does not allow this"
+class Forbidden(
+    DomainError, status=403, slug="forbidden", title="Your role does not allow this"
+): ...
 
 
-class StaffEmailTaken(DomainError):
-    status = 409
-    slug = "staff-email-taken"
-    title = "A staff account with this email exists"
+class StaffEmailTaken(
+    Conflict, slug="staff-email-taken", title="A staff account with this email exists"
+): ...
 
 
-class WeakPassword(DomainError):
-    status = 422
-    slug = "weak-password"
-    title = "The password is too weak"
-
+class WeakPassword(DomainError, status=422, slug="weak-password", title="The password is too weak"):
     def __init__(self, detail: str) -> None:
-        super().__init__(detail, errors=[FieldError("password", detail).as_json()])
+        super().__init__(detail, errors=[FieldError("password", detail)])
 
 
-class CannotDeactivateSelf(DomainError):
-    status = 409
-    slug = "cannot-deactivate-self"
-    title = "You cannot deactivate your own account"
+class CannotDeactivateSelf(
+    Conflict, slug="cannot-deactivate-self", title="You cannot deactivate your own account"
+): ...
 
 
-class LastActiveAdmin(DomainError):
-    status = 409
-    slug = "last-active-admin"
-    title = "The last active admin cannot be deactivated"
+class LastActiveAdmin(
+    Conflict, slug="last-active-admin", title="The last active admin cannot be deactivated"
+): ...
