@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from booking import migrations
 from booking.config import Environment
 from booking.dependencies import SettingsDep
-from booking.errors import problem_payload, problem_response, problem_responses, problem_type
+from booking.errors import NotReady, problem_response, problem_responses
 from booking.notifications.models import OutboxStatus, outbox_messages
 from booking.staff.errors import NotAuthenticated
 
@@ -60,14 +60,7 @@ async def readyz(request: Request, settings: SettingsDep) -> Response:
         checks.setdefault("database", f"unreachable ({type(error).__name__})")
     if all(value == "ok" for value in checks.values()):
         return JSONResponse({"status": "ready", "checks": checks})
-    payload = problem_payload(
-        status=503,
-        type_=problem_type("not-ready"),
-        title="Not ready",
-        detail=", ".join(f"{name}: {state}" for name, state in checks.items() if state != "ok"),
-        checks=checks,
-    )
-    return problem_response(payload)
+    return problem_response(NotReady(checks).payload())
 
 
 async def metrics_access(request: Request, settings: SettingsDep) -> None:

@@ -99,9 +99,7 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class RateLimited(RetryLater):
-    slug = "rate-limited"
-    title = "Too many requests"
+class RateLimited(RetryLater): ...
 
 
 def limits_storage(url: str) -> Storage:
