@@ -85,27 +85,41 @@ async def signed_in(request: Request, session: SessionDep, clock: ClockDep) -> D
 DeskDep = Annotated[Desk, Depends(signed_in)]
 
 
-def page(
-    request: Request,
-    name: str,
-    settings: Settings,
-    desk: Desk,
-    clock: Clock,
-    *,
-    status_code: int = 200,
-    **context: Any,
-) -> HTMLResponse:
-    response = render(
-        request,
-        name,
-        settings,
-        status_code=status_code,
-        headers=PAGE_HEADERS,
-        staff=desk.staff,
-        csrf_token=desk.session.csrf_token,
-        **context,
-    )
-    return response
+@dataclass(frozen=True)
+class DeskCall:
+    """A signed-in page request, and what its handler works with."""
+
+    request: Request
+    desk: Desk
+    session: AsyncSession
+    settings: Settings
+    clock: Clock
+
+    async def form(self) -> FormData | None:
+        """The posted form, or None when its CSRF token is not this desk session's."""
+        form = await self.request.form()
+        return form if csrf_matches(self.desk.session, _text(form, "csrf_token")) else None
+
+    def page(self, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return render(
+            self.request,
+            name,
+            self.settings,
+            status_code=status_code,
+            headers=PAGE_HEADERS,
+            staff=self.desk.staff,
+            csrf_token=self.desk.session.csrf_token,
+            **context,
+        )
+
+
+async def desk_call(
+    request: Request, desk: DeskDep, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> DeskCall:
+    return DeskCall(request, desk, session, settings, clock)
+
+
+DeskCallDep = Annotated[DeskCall, Depends(desk_call)]
 
 
 def forbidden(request: Request, settings: Settings) -> HTMLResponse:
@@ -195,15 +209,12 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(
-    request: Request, desk: DeskDep, session: SessionDep, settings: SettingsDep
-) -> Response:
-    form = await request.form()
-    if not csrf_matches(desk.session, _text(form, "csrf_token")):
-        return forbidden(request, settings)
-    await desk_sessions.end_session(session, token=request.cookies.get(COOKIE_NAME, ""))
+async def logout(call: DeskCallDep) -> Response:
+    if await call.form() is None:
+        return forbidden(call.request, call.settings)
+    await desk_sessions.end_session(call.session, token=call.request.cookies.get(COOKIE_NAME, ""))
     response = RedirectResponse("/desk/login", status_code=303, headers=PAGE_HEADERS)
-    clear_session_cookie(response, settings)
+    clear_session_cookie(response, call.settings)
     return response
 
 
@@ -221,32 +232,21 @@ FILTERS = ("q", "status", "reason_code", "created_from", "created_to", "schedule
 
 
 @router.get("")
-async def board(
-    request: Request, desk: DeskDep, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> HTMLResponse:
-    return await board_page(request, {}, desk, session, settings, clock)
+async def board(call: DeskCallDep) -> HTMLResponse:
+    return await board_page(call, {})
 
 
 @router.post("")
-async def filtered_board(
-    request: Request, desk: DeskDep, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> HTMLResponse:
+async def filtered_board(call: DeskCallDep) -> HTMLResponse:
     """Filters arrive in a POST body, not a query string: a search is a patient's name and a
     reason code is health information, and URLs end up in browser histories and proxy logs."""
-    form = await request.form()
-    if not csrf_matches(desk.session, _text(form, "csrf_token")):
-        return forbidden(request, settings)
-    return await board_page(request, form, desk, session, settings, clock)
+    form = await call.form()
+    if form is None:
+        return forbidden(call.request, call.settings)
+    return await board_page(call, form)
 
 
-async def board_page(
-    request: Request,
-    form: FormData | dict[str, str],
-    desk: Desk,
-    session: AsyncSession,
-    settings: Settings,
-    clock: Clock,
-) -> HTMLResponse:
+async def board_page(call: DeskCall, form: FormData | dict[str, str]) -> HTMLResponse:
     shown = {name: _text(form, name) for name in FILTERS} if form else dict.fromkeys(FILTERS, "")
     shown["q"] = "".join(char for char in shown["q"] if char.isprintable())
     statuses = [AppointmentStatus(shown["status"])] if shown["status"] in STATUS_LABELS else []
@@ -262,29 +262,28 @@ async def board_page(
         q=shown["q"][:100] or None,
     )
     error = None
-    try:
-        result = await listing.list_appointments(
-            session,
+
+    async def listed(cursor: str | None) -> listing.Page:
+        return await listing.list_appointments(
+            call.session,
             filters=filters,
             order=None,
             limit=25,
-            cursor=shown["cursor"] or None,
-            timezone=settings.timezone,
+            cursor=cursor,
+            timezone=call.settings.timezone,
         )
+
+    try:
+        result = await listed(shown["cursor"] or None)
     except DomainError:
         error = "That page of results is no longer available; showing the first page."
-        result = await listing.list_appointments(
-            session, filters=filters, order=None, limit=25, cursor=None, timezone=settings.timezone
-        )
-    return page(
-        request,
+        result = await listed(None)
+    zone = call.settings.practice_timezone
+    return call.page(
         "desk_board.html",
-        settings,
-        desk,
-        clock,
         filters=shown,
         statuses=list(STATUS_LABELS.items()),
-        items=[AppointmentOut.of(item, settings.practice_timezone) for item in result.items],
+        items=[AppointmentOut.of(item, zone) for item in result.items],
         next_cursor=result.next_cursor,
         error=error,
     )
@@ -322,30 +321,23 @@ def desk_forms(appointment: Appointment) -> list[DeskForm]:
 
 
 async def detail_page(
-    request: Request,
+    call: DeskCall,
     appointment_id: uuid.UUID,
-    desk: Desk,
-    session: AsyncSession,
-    settings: Settings,
-    clock: Clock,
     *,
     status_code: int = 200,
     errors: dict[str, str] | None = None,
     typed: dict[str, str] | None = None,
     notice: str | None = None,
 ) -> HTMLResponse:
+    session = call.session
     appointment = await appointments.get_appointment(session, appointment_id)
     events = await appointments.list_events(session, appointment_id)
     staff_names = {
         account.id: account.display_name for account in await staff_service.list_staff(session)
     }
-    item = AppointmentOut.of(appointment, settings.practice_timezone)
-    return page(
-        request,
+    item = AppointmentOut.of(appointment, call.settings.practice_timezone)
+    return call.page(
         "desk_detail.html",
-        settings,
-        desk,
-        clock,
         status_code=status_code,
         item=item,
         events=events,
@@ -367,24 +359,9 @@ async def detail_page(
 
 
 @router.get("/appointments/{appointment_id}")
-async def detail(
-    appointment_id: uuid.UUID,
-    request: Request,
-    desk: DeskDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-) -> HTMLResponse:
-    done = BY_SLUG.get(request.query_params.get("done", ""))
-    return await detail_page(
-        request,
-        appointment_id,
-        desk,
-        session,
-        settings,
-        clock,
-        notice=done.notice if done else None,
-    )
+async def detail(appointment_id: uuid.UUID, call: DeskCallDep) -> HTMLResponse:
+    done = BY_SLUG.get(call.request.query_params.get("done", ""))
+    return await detail_page(call, appointment_id, notice=done.notice if done else None)
 
 
 def _text(form: FormData | dict[str, str], name: str) -> str:
@@ -428,44 +405,34 @@ def _explain(error: DomainError) -> str:
 
 
 @router.post("/appointments/{appointment_id}/{slug}")
-async def act(
-    appointment_id: uuid.UUID,
-    slug: str,
-    request: Request,
-    desk: DeskDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-) -> Response:
-    form = await request.form()
-    if not csrf_matches(desk.session, _text(form, "csrf_token")):
-        return forbidden(request, settings)
+async def act(appointment_id: uuid.UUID, slug: str, call: DeskCallDep) -> Response:
+    form = await call.form()
+    if form is None:
+        return forbidden(call.request, call.settings)
     transition = BY_SLUG.get(slug)
     if transition is None:
         return RedirectResponse(f"/desk/appointments/{appointment_id}", status_code=303)
     version = _text(form, "version")
     context = appointments.ActionContext(
-        actor=appointments.Actor.staff(desk.staff.id, EventSource.web),
-        settings=settings,
-        now=clock.now(),
+        actor=appointments.Actor.staff(call.desk.staff.id, EventSource.web),
+        settings=call.settings,
+        now=call.clock.now(),
         expected_version=int(version) if version.isdigit() else None,
     )
     try:
         # A savepoint: a refused action leaves nothing behind, and the page that explains the
         # refusal is read in the same transaction (get_session still commits it).
-        async with session.begin_nested():
-            command = _command(transition, form, settings)
-            await appointments.perform(session, context, transition.action, appointment_id, command)
+        async with call.session.begin_nested():
+            command = _command(transition, form, call.settings)
+            await appointments.perform(
+                call.session, context, transition.action, appointment_id, command
+            )
     except DomainError as error:
         typed = {name: _text(form, name) for name in form if name != "csrf_token"}
         typed["action"] = transition.desk_form
         return await detail_page(
-            request,
+            call,
             appointment_id,
-            desk,
-            session,
-            settings,
-            clock,
             status_code=error.status,
             errors={transition.desk_form: _explain(error)},
             typed=typed,

@@ -4,9 +4,11 @@ POST after a confirmation page, so mail scanners that follow links cannot cancel
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse
 
 from booking.appointments.models import Appointment
+from booking.clock import Clock
 from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep
@@ -65,25 +67,40 @@ def _invalid(request: Request, settings: Settings, error: ManageLinkInvalid) -> 
 async def manage_page(
     token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
-    now = clock.now()
-    try:
-        appointment = await manage.appointment_for_token(session, token=token, now=now)
-    except ManageLinkInvalid as error:
-        return _invalid(request, settings, error)
-    return _page(request, settings, appointment, token, can_cancel=manage.is_open(appointment, now))
+    return await _show(token, request, session, settings, clock, confirm_cancel=False)
 
 
 @router.get("/manage/{token}/cancel")
 async def manage_cancel_confirmation(
     token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
+    """The question before the POST that cancels (when the appointment can still be)."""
+    return await _show(token, request, session, settings, clock, confirm_cancel=True)
+
+
+async def _show(
+    token: str,
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    *,
+    confirm_cancel: bool,
+) -> HTMLResponse:
     now = clock.now()
     try:
         appointment = await manage.appointment_for_token(session, token=token, now=now)
     except ManageLinkInvalid as error:
         return _invalid(request, settings, error)
-    open_ = manage.is_open(appointment, now)
-    return _page(request, settings, appointment, token, can_cancel=open_, confirm_cancel=open_)
+    can_cancel = manage.is_open(appointment, now)
+    return _page(
+        request,
+        settings,
+        appointment,
+        token,
+        can_cancel=can_cancel,
+        confirm_cancel=confirm_cancel and can_cancel,
+    )
 
 
 @router.post("/manage/{token}/cancel")
