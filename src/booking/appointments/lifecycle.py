@@ -78,6 +78,11 @@ class Transition:
     summary: str
     description: str
 
+    @property
+    def closes(self) -> bool:
+        """After it nothing can change the appointment any more."""
+        return self.to_status in CLOSED_STATUSES
+
 
 def _from(*statuses: AppointmentStatus) -> frozenset[AppointmentStatus]:
     return frozenset(statuses)
@@ -152,6 +157,7 @@ TRANSITIONS: dict[Action, Transition] = {
 }  # fmt: skip
 
 # A new request is not a transition (it has no "from"), but it is told like one.
+INITIAL_STATUS = AppointmentStatus.requested
 CREATED = "created"
 CREATED_PATIENT_EMAIL = "request_received"
 CREATED_WEBHOOK_EVENT = "appointment.requested"

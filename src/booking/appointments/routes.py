@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from booking.appointments import listing
 from booking.appointments import service as appointments
-from booking.appointments.lifecycle import TRANSITIONS, Action, Transition
+from booking.appointments.lifecycle import INITIAL_STATUS, TRANSITIONS, Action, Transition
 from booking.appointments.listing import ListFilters, SortOrder
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.appointments.reasons import ReasonCode
@@ -174,7 +174,7 @@ def created_response(created: appointments.CreatedAppointment) -> StoredResponse
     body = AppointmentCreated(
         id=created.id,
         reference=created.reference,
-        status=AppointmentStatus.requested,
+        status=INITIAL_STATUS,
         urgent=created.is_urgent,
         advisory=created.advisory,
         created_at=created.created_at,

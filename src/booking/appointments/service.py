@@ -29,7 +29,7 @@ from booking.appointments.errors import (
     SlotTaken,
     VisitNotStarted,
 )
-from booking.appointments.lifecycle import TRANSITIONS, Action
+from booking.appointments.lifecycle import INITIAL_STATUS, TRANSITIONS, Action
 from booking.appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -181,7 +181,7 @@ async def create_appointment(
     appointment_id = uuid.uuid4()
     appointment: dict[str, Any] = {
         "id": appointment_id,
-        "status": AppointmentStatus.requested,
+        "status": INITIAL_STATUS,
         "first_name": patient.first_name,
         "last_name": patient.last_name,
         "email": patient.email,
@@ -213,7 +213,7 @@ async def create_appointment(
         "occurred_at": now,
         "action": "created",
         "from_status": None,
-        "to_status": AppointmentStatus.requested,
+        "to_status": INITIAL_STATUS,
         "reason": None,
         "source": actor.source,
         "actor_staff_id": actor.staff_id,

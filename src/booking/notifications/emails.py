@@ -17,6 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from booking.appointments.lifecycle import TRANSITIONS, Visit
 from booking.config import Settings
 from booking.notifications.calendar import CalendarMethod, build_calendar
 from booking.notifications.models import Channel, OutboxMessage
@@ -41,9 +42,17 @@ SUBJECTS = {
 URGENT_PREFIX = "URGENT: "
 
 # After these the request is closed: its link still shows it, read-only, with nothing to cancel.
-CLOSING_EVENTS = frozenset({"declined", "cancelled"})
-
-CALENDAR_METHOD = {"confirmed": CalendarMethod.request, "rescheduled": CalendarMethod.request}
+CLOSING_EVENTS = frozenset(
+    t.patient_email for t in TRANSITIONS.values() if t.patient_email and t.closes
+)
+# A calendar file goes with the emails of actions that set a visit time (a request), and with
+# the one of the action that frees it, when there was a time (a cancellation).
+BOOKING_EMAILS = frozenset(
+    t.patient_email for t in TRANSITIONS.values() if t.patient_email and t.visit is Visit.books
+)
+FREEING_EMAILS = frozenset(
+    t.patient_email for t in TRANSITIONS.values() if t.patient_email and t.visit is Visit.frees
+)
 
 
 def message_id(message: OutboxMessage, settings: Settings) -> str:
@@ -105,8 +114,10 @@ def build_email(message: OutboxMessage, *, settings: Settings, manage_url: str |
             _text_part(_templates.get_template(f"{message.event}.html.j2").render(context), "html"),
         ],
     )
-    method = CALENDAR_METHOD.get(message.event)
-    if message.event == "cancelled" and payload.get("start"):
+    method = None
+    if message.event in BOOKING_EMAILS:
+        method = CalendarMethod.request
+    elif message.event in FREEING_EMAILS and payload.get("start"):
         method = CalendarMethod.cancel
     email: Message = body
     if method is not None:
