@@ -291,16 +291,7 @@ def staff_list() -> None:
 @click.argument("email")
 def staff_deactivate(email: str) -> None:
     """Deactivate a staff account; its tokens stop working at once."""
-    settings = _settings()
-    _ready_database(settings)
-
-    async def deactivate(session: AsyncSession) -> StaffAccount:
-        account = await _by_email(email)(session)
-        return await staff_service.deactivate_staff(
-            session, staff_id=account.id, now=SystemClock().now()
-        )
-
-    _in_transaction(settings, deactivate)
+    _change_account(email, staff_service.deactivate_staff)
     click.echo(f"deactivated {email}; its desk sessions and tokens ended")
 
 
@@ -308,17 +299,20 @@ def staff_deactivate(email: str) -> None:
 @click.argument("email")
 def staff_end_sessions(email: str) -> None:
     """Sign an account out everywhere: desk sessions end, tokens stop working."""
+    ended = _change_account(email, staff_service.end_sessions)
+    click.echo(f"ended {ended} desk session(s) of {email}; its tokens stopped working")
+
+
+def _change_account(email: str, change: Callable[..., Awaitable[T]]) -> T:
+    """Run a staff service that takes ``staff_id`` and ``now`` on the account with this email."""
     settings = _settings()
     _ready_database(settings)
 
-    async def end(session: AsyncSession) -> int:
+    async def run(session: AsyncSession) -> T:
         account = await _by_email(email)(session)
-        return await staff_service.end_sessions(
-            session, staff_id=account.id, now=SystemClock().now()
-        )
+        return await change(session, staff_id=account.id, now=SystemClock().now())
 
-    ended = _in_transaction(settings, end)
-    click.echo(f"ended {ended} desk session(s) of {email}; its tokens stopped working")
+    return _in_transaction(settings, run)
 
 
 @staff.command("reset-password")

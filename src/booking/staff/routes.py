@@ -25,7 +25,7 @@ from booking.staff.schemas import AccessToken, SessionsEnded, StaffCreate, Staff
 from booking.staff.throttle import SignInThrottle
 from booking.staff.tokens import issue_access_token
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", tags=["staff"])
 
 
 async def get_sign_in_throttle(request: Request) -> SignInThrottle:
@@ -37,7 +37,6 @@ async def get_sign_in_throttle(request: Request) -> SignInThrottle:
     "/auth/token",
     operation_id="signIn",
     summary="Sign in as staff",
-    tags=["staff"],
     # RFC 6749 §5.1: a token response is never cached.
     dependencies=[Depends(no_store)],
     responses={**NO_STORE_RESPONSES, **problem_responses(401, 422, 429, 500)},
@@ -74,7 +73,6 @@ async def sign_in(
     "/staff/me",
     operation_id="getSignedInStaff",
     summary="Who am I",
-    tags=["staff"],
     responses=problem_responses(401, 500),
 )
 async def get_me(me: CurrentStaff) -> StaffOut:
@@ -86,7 +84,6 @@ async def get_me(me: CurrentStaff) -> StaffOut:
     "/staff",
     operation_id="listStaff",
     summary="List staff accounts (admin)",
-    tags=["staff"],
     responses=problem_responses(401, 403, 500),
 )
 async def list_staff(_admin: AdminStaff, session: SessionDep) -> list[StaffOut]:
@@ -100,7 +97,6 @@ async def list_staff(_admin: AdminStaff, session: SessionDep) -> list[StaffOut]:
     status_code=201,
     operation_id="createStaff",
     summary="Create a staff account (admin)",
-    tags=["staff"],
     dependencies=[Depends(require_json_body)],
     responses=problem_responses(401, 403, 409, 415, 422, 500),
 )
@@ -123,7 +119,6 @@ async def create_staff(
     "/staff/{staff_id}/deactivate",
     operation_id="deactivateStaff",
     summary="Deactivate a staff account (admin); its tokens stop working at once",
-    tags=["staff"],
     responses=problem_responses(401, 403, 404, 409, 422, 500),
 )
 async def deactivate_staff(
@@ -139,7 +134,6 @@ async def deactivate_staff(
     "/staff/{staff_id}/end-sessions",
     operation_id="endStaffSessions",
     summary="Sign a staff account out everywhere (admin)",
-    tags=["staff"],
     responses=problem_responses(401, 403, 404, 422, 500),
 )
 async def end_staff_sessions(
