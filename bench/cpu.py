@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from run import PASSWORD, Server, bare_server, prepare_database  # noqa: E402
 
-from tests.conftest import _ensure_database  # noqa: E402
+from tests.databases import ensure_database  # noqa: E402
 from tests.factories import appointment_request  # noqa: E402
 from tests.servers import BOOKING, booking_env, next_open_day  # noqa: E402
 
@@ -132,7 +132,7 @@ async def pending_messages(database_url: str) -> int:
 
     from booking.db import create_engine
     from booking.notifications.models import outbox_messages
-    from tests.conftest import make_settings
+    from tests.settings import make_settings
 
     engine = create_engine(make_settings(database_url))
     try:
@@ -231,7 +231,7 @@ def main() -> None:
         for name, url in backends:
             for relay in (False, True):
                 if name == "postgresql":
-                    asyncio.run(_ensure_database(url, fresh=True))
+                    asyncio.run(ensure_database(url, fresh=True))
                 elif Path(url.removeprefix("sqlite:///")).exists():
                     for suffix in ("", "-wal", "-shm"):
                         Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)

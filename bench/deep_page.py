@@ -222,9 +222,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         url = f"sqlite:///{workdir}/bench.db" if args.sqlite else args.postgres
         if not args.sqlite:
-            from tests.conftest import _ensure_database
+            from tests.databases import ensure_database
 
-            asyncio.run(_ensure_database(url, fresh=True))
+            asyncio.run(ensure_database(url, fresh=True))
         env = booking_env(url)
         subprocess.run([BOOKING, "migrate"], env=env, check=True, capture_output=True)
         started = time.perf_counter()

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from deep_page import fill  # noqa: E402
 
-from tests.conftest import _ensure_database  # noqa: E402
+from tests.databases import ensure_database  # noqa: E402
 from tests.factories import appointment_request  # noqa: E402
 from tests.servers import BOOKING, booking_env, free_port, next_open_day  # noqa: E402
 
@@ -387,7 +387,7 @@ def main() -> None:
             "sqlite", f"sqlite:///{workdir}/bench.db", args, workdir, ceiling.requests_per_second
         )
         if not args.skip_postgres:
-            asyncio.run(_ensure_database(args.postgres, fresh=True))
+            asyncio.run(ensure_database(args.postgres, fresh=True))
             run_backend("postgresql", args.postgres, args, workdir, ceiling.requests_per_second)
 
 

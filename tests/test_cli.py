@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from booking.staff.tokens import ALGORITHM, signing_key
-from tests.conftest import _ensure_database, postgres_database_url
+from tests.databases import ensure_database, postgres_database_url
 from tests.factories import appointment_request
 from tests.servers import BOOKING, booking_env, free_port, next_open_day, running_servers
 
@@ -45,7 +45,7 @@ def test_serve_refuses_a_postgresql_database_with_pending_migrations(
     tmp_path: Path, postgres_url: str
 ) -> None:
     url = postgres_database_url("unmigrated")
-    asyncio.run(_ensure_database(url, fresh=True))
+    asyncio.run(ensure_database(url, fresh=True))
 
     refused = run("serve", "--port", str(free_port()), env=booking_env(url))
     assert refused.returncode == 1

@@ -19,9 +19,10 @@ from booking.manage.models import ManageToken
 from booking.notifications.emails import build_email
 from booking.notifications.models import OutboxMessage
 from booking.privacy import service as privacy
-from tests.conftest import bearer, make_settings
 from tests.factories import appointment_request
 from tests.helpers import chicago
+from tests.settings import make_settings
+from tests.staff.helpers import bearer
 
 SENTINELS = {
     "first": "Qzfirstsentinel",
@@ -44,7 +45,7 @@ async def test_sentinels_reach_no_log_metric_webhook_or_email_header(
         webhook_secret="a webhook secret of enough length",
     )
     app = create_app(settings, clock=clock)
-    from tests.conftest import add_staff
+    from tests.staff.helpers import add_staff
 
     caplog.set_level(logging.DEBUG)
     async with LifespanManager(app):

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from booking.appointments.models import Appointment
 from booking.db import create_engine
-from tests.conftest import make_settings
 from tests.factories import appointment_request
 from tests.servers import next_open_day, running_servers
+from tests.settings import make_settings
 
 
 def body() -> dict[str, object]:

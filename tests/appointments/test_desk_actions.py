@@ -16,8 +16,8 @@ from sqlmodel import col
 from booking.appointments.models import Appointment
 from booking.clock import FrozenClock
 from booking.providers.models import DEFAULT_PROVIDER_ID
-from tests.conftest import bearer
 from tests.helpers import assert_problem, chicago, create_request, error_fields
+from tests.staff.helpers import bearer
 
 DAY = "2026-12-07"  # a Monday, inside the horizon of the frozen clock
 

@@ -16,10 +16,10 @@ from sqlmodel import col
 
 from booking.appointments.models import Appointment
 from booking.db import create_engine
-from tests.conftest import make_settings
 from tests.factories import appointment_request
 from tests.helpers import chicago, create_request
 from tests.servers import BOOKING, booking_env, next_open_day, running_servers
+from tests.settings import make_settings
 
 DAY = "2026-12-07"
 

@@ -10,8 +10,8 @@ from booking.clock import FrozenClock
 from booking.config import Settings
 from booking.notifications.notifiers import load_notifier
 from booking.notifications.relay import Relay
-from tests.conftest import make_settings
 from tests.notifications.smtp import SmtpServer
+from tests.settings import make_settings
 
 WEBHOOK_SECRET = "webhook secret for the tests"
 

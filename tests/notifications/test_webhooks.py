@@ -18,12 +18,12 @@ from booking.config import Settings
 from booking.notifications.models import OutboxStatus
 from booking.notifications.relay import Relay
 from booking.notifications.webhooks import sign, verify_signature
-from tests.conftest import make_settings
 from tests.helpers import chicago, create_request
 from tests.notifications.conftest import WEBHOOK_SECRET
 from tests.notifications.helpers import outbox
 from tests.notifications.smtp import SmtpServer
 from tests.servers import free_port
+from tests.settings import make_settings
 
 
 class Receiver:

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 
 from booking.clock import FrozenClock
 from booking.staff.tokens import ALGORITHM, AUDIENCE, ISSUER, signing_key
-from tests.conftest import STAFF_PASSWORD
 from tests.helpers import assert_problem
+from tests.staff.helpers import STAFF_PASSWORD
 
 
 async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
@@ -306,7 +306,8 @@ async def test_guessing_one_account_from_many_clients_meets_the_account_ceiling(
     from asgi_lifespan import LifespanManager
 
     from booking.main import create_app
-    from tests.conftest import add_staff, make_settings
+    from tests.settings import make_settings
+    from tests.staff.helpers import add_staff
 
     settings = make_settings(
         database_url,

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI
 from tests.servers import BOOKING, booking_env, running_servers
+from tests.settings import IN_CI
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DESK_EMAIL = "clerk@practice.example"
