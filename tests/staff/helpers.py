@@ -1,14 +1,23 @@
-"""Staff accounts for tests: added straight to the database of an app in process, and signed
-in."""
+"""Staff accounts for tests: added straight to the database of an app in process, or created
+with ``booking staff create`` for real server processes, and signed in."""
 
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
+from tests.servers import BOOKING
+
 STAFF_PASSWORD = "correct horse battery staple"
+
+
+# --- in process -------------------------------------------------------------------------------
 
 
 async def add_staff(
@@ -42,3 +51,43 @@ def bearer(app: FastAPI, account: Any) -> dict[str, str]:
         lifetime=dt.timedelta(days=60),
     )
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- real processes ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffLogin:
+    """What a clerk types on the sign-in form."""
+
+    email: str
+    password: str
+
+    def access_token(self, base_url: str) -> str:
+        """Sign in at a running server; the sign-in must succeed."""
+        response = httpx.post(
+            base_url + "/api/v1/auth/token",
+            data={"username": self.email, "password": self.password},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+
+def create_staff_with_cli(
+    env: dict[str, str], workdir: Path, email: str, *options: str, password: str = STAFF_PASSWORD
+) -> StaffLogin:
+    """``booking staff create EMAIL [OPTIONS] --password-stdin`` as an operator runs it, in
+    ``workdir`` with ``env`` (see tests.servers.booking_env); it must succeed."""
+    created = subprocess.run(
+        [BOOKING, "staff", "create", email, *options, "--password-stdin"],
+        input=password + "\n",
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    return StaffLogin(email, password)
