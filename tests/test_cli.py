@@ -15,23 +15,9 @@ import pytest
 from booking.staff.tokens import ALGORITHM, signing_key
 from tests.databases import ensure_database, postgres_database_url
 from tests.factories import appointment_request
-from tests.servers import BOOKING, booking_env, free_port, next_open_day, running_servers
+from tests.servers import booking_env, free_port, next_open_day, running_servers
+from tests.servers import run_booking as run
 from tests.staff.helpers import create_staff_with_cli
-
-
-def run(
-    *args: str, env: dict[str, str], cwd: Path | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [BOOKING, *args],
-        env=env,
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_serve_migrates_a_new_sqlite_database_and_accepts_requests(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ with ``booking staff create`` for real server processes, and signed in."""
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from tests.servers import BOOKING
+from tests.servers import run_booking
 
 STAFF_PASSWORD = "correct horse battery staple"
 
@@ -79,15 +78,7 @@ def create_staff_with_cli(
 ) -> StaffLogin:
     """``booking staff create EMAIL [OPTIONS] --password-stdin`` as an operator runs it, in
     ``workdir`` with ``env`` (see tests.servers.booking_env); it must succeed."""
-    created = subprocess.run(
-        [BOOKING, "staff", "create", email, *options, "--password-stdin"],
-        input=password + "\n",
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    command = ["staff", "create", email, *options, "--password-stdin"]
+    created = run_booking(*command, env=env, cwd=workdir, stdin=password + "\n")
     assert created.returncode == 0, created.stderr
     return StaffLogin(email, password)
