@@ -20,7 +20,7 @@ from booking.notifications.emails import build_email
 from booking.notifications.models import OutboxMessage
 from booking.privacy import service as privacy
 from tests.factories import appointment_request
-from tests.helpers import chicago
+from tests.helpers import chicago, confirm
 from tests.settings import make_settings
 from tests.staff.helpers import bearer
 
@@ -65,11 +65,7 @@ async def test_sentinels_reach_no_log_metric_webhook_or_email_header(
             created = await client.post("/api/v1/appointments", json=body)
             appointment_id = created.json()["id"]
             await client.get("/api/v1/appointments", params={"q": SENTINELS["last"]}, headers=desk)
-            await client.post(
-                f"/api/v1/appointments/{appointment_id}/confirm",
-                json={"start": chicago("2026-12-07", "10:00")},
-                headers=desk,
-            )
+            await confirm(client, desk, appointment_id, start=chicago("2026-12-07", "10:00"))
             await client.post("/api/v1/appointments", json={**body, "consent": False})
             metrics = (await client.get("/metrics")).text
 

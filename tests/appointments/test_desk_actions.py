@@ -16,19 +16,10 @@ from sqlmodel import col
 from booking.appointments.models import Appointment
 from booking.clock import FrozenClock
 from booking.providers.models import DEFAULT_PROVIDER_ID
-from tests.helpers import assert_problem, chicago, create_request, error_fields
+from tests.helpers import assert_problem, chicago, confirm, create_request, error_fields
 from tests.staff.helpers import bearer
 
 DAY = "2026-12-07"  # a Monday, inside the horizon of the frozen clock
-
-
-async def confirm(
-    client: httpx.AsyncClient, headers: dict[str, str], appointment_id: str, **body: Any
-) -> httpx.Response:
-    body.setdefault("start", chicago(DAY, "09:00"))
-    return await client.post(
-        f"/api/v1/appointments/{appointment_id}/confirm", json=body, headers=headers
-    )
 
 
 async def test_confirm_books_the_visit_in_the_practice_time_zone(

@@ -17,7 +17,7 @@ from booking.notifications import relay as relay_module
 from booking.notifications.models import OutboxStatus
 from booking.notifications.notifiers import load_notifier
 from booking.notifications.relay import Relay
-from tests.helpers import chicago, create_request
+from tests.helpers import chicago, confirm, create_request
 from tests.notifications.helpers import only, outbox
 from tests.notifications.smtp import SmtpServer
 
@@ -36,11 +36,7 @@ async def test_smtp_down_during_a_confirm_the_email_arrives_when_it_is_back(
     await relay.drain()
     smtp_server.stop()
 
-    confirmed = await client.post(
-        f"/api/v1/appointments/{appointment_id}/confirm",
-        json={"start": chicago("2026-12-07", "09:30")},
-        headers=desk,
-    )
+    confirmed = await confirm(client, desk, appointment_id, start=chicago("2026-12-07", "09:30"))
     assert confirmed.status_code == 200  # the confirm does not wait for, or fail with, SMTP
     assert await relay.deliver_batch() == 1
     [waiting] = [row for row in await outbox(app) if row.status == OutboxStatus.pending]
@@ -150,16 +146,8 @@ async def test_a_rolled_back_change_sends_nothing(
 ) -> None:
     first, second = [await create_request(client) for _ in range(2)]
     await relay.drain()
-    await client.post(
-        f"/api/v1/appointments/{first}/confirm",
-        json={"start": chicago("2026-12-07", "09:00")},
-        headers=desk,
-    )
-    clash = await client.post(
-        f"/api/v1/appointments/{second}/confirm",
-        json={"start": chicago("2026-12-07", "09:10")},
-        headers=desk,
-    )
+    await confirm(client, desk, first, start=chicago("2026-12-07", "09:00"))
+    clash = await confirm(client, desk, second, start=chicago("2026-12-07", "09:10"))
     assert clash.status_code == 409
     await relay.drain()
     confirmations = [
