@@ -19,11 +19,12 @@ from booking.notifications.models import OutboxStatus
 from booking.notifications.relay import Relay
 from booking.notifications.webhooks import sign, verify_signature
 from tests.helpers import chicago, confirm, create_request
-from tests.notifications.conftest import WEBHOOK_SECRET
 from tests.notifications.helpers import outbox
 from tests.notifications.smtp import SmtpServer
 from tests.servers import free_port
 from tests.settings import make_settings
+
+WEBHOOK_SECRET = "webhook secret for the tests"
 
 
 class Receiver:
