@@ -219,29 +219,19 @@ async def test_the_front_desk_role_cannot_do_admin_things(
 async def test_an_admin_creates_a_clerk_who_can_sign_in(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
-    created = await client.post(
-        "/api/v1/staff",
-        headers=admin,
-        json={
-            "email": "New.Clerk@practice.example",
-            "display_name": "New Clerk",
-            "password": "a long enough password",
-        },
-    )
+    password = "a long enough password"
+
+    async def add_clerk(email: str, display_name: str) -> httpx.Response:
+        account = {"email": email, "display_name": display_name, "password": password}
+        return await client.post("/api/v1/staff", headers=admin, json=account)
+
+    created = await add_clerk("New.Clerk@practice.example", "New Clerk")
     assert created.status_code == 201, created.text
     assert created.json()["email"] == "new.clerk@practice.example"
     assert "password" not in created.text
-    again = await client.post(
-        "/api/v1/staff",
-        headers=admin,
-        json={
-            "email": "new.clerk@practice.example",
-            "display_name": "Twin",
-            "password": "a long enough password",
-        },
-    )
+    again = await add_clerk("new.clerk@practice.example", "Twin")
     assert_problem(again, 409)
-    signed_in = await sign_in(client, "new.clerk@practice.example", "a long enough password")
+    signed_in = await sign_in(client, "new.clerk@practice.example", password)
     assert signed_in.status_code == 200
 
 
