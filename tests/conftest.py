@@ -94,8 +94,11 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url)
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+    """The app's settings; a test changes some with ``@pytest.mark.settings(name=value, ...)``
+    (read here only: a folder whose conftest overrides this fixture does not see it)."""
+    changed = request.node.get_closest_marker("settings")
+    return make_settings(database_url, **(changed.kwargs if changed else {}))
 
 
 @pytest.fixture
@@ -110,6 +113,12 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://booking.test") as client:
         yield client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "settings(**changes): this test's app runs with these settings changed"
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

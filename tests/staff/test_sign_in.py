@@ -290,28 +290,18 @@ async def test_failures_from_one_client_do_not_stop_the_right_password_from_anot
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.settings(
+    sign_in_failures_per_account="8/15minutes",
+    sign_in_failures_per_account_and_client="5/15minutes",
+)
 async def test_guessing_one_account_from_many_clients_meets_the_account_ceiling(
-    database_url: str, clock: FrozenClock, staff_password_hash: str
+    app: FastAPI, desk_account: Any
 ) -> None:
-    from asgi_lifespan import LifespanManager
-
-    from booking.main import create_app
-    from tests.settings import make_settings
-    from tests.staff.helpers import add_staff
-
-    settings = make_settings(
-        database_url,
-        sign_in_failures_per_account="8/15minutes",
-        sign_in_failures_per_account_and_client="5/15minutes",
-    )
-    app = create_app(settings, clock=clock)
-    async with LifespanManager(app):
-        await add_staff(app, staff_password_hash, email="desk@practice.example")
-        for number in range(4):
-            async with client_at(app, f"203.0.113.{number}") as attacker:
-                for _ in range(2):
-                    await sign_in(attacker, "desk@practice.example", "wrong password!!")
-        async with client_at(app, "198.51.100.1") as owner:
-            response = await sign_in(owner, "desk@practice.example", STAFF_PASSWORD)
+    for number in range(4):
+        async with client_at(app, f"203.0.113.{number}") as attacker:
+            for _ in range(2):
+                await sign_in(attacker, "desk@practice.example", "wrong password!!")
+    async with client_at(app, "198.51.100.1") as owner:
+        response = await sign_in(owner, "desk@practice.example", STAFF_PASSWORD)
     problem = assert_problem(response, 429)
     assert problem["type"] == "/problems/too-many-sign-in-attempts"
