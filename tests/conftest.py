@@ -133,9 +133,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 @pytest.fixture(scope="session")
 def staff_password_hash() -> str:
     """Hashed once: argon2 is slow on purpose, and most tests only need a signed-in clerk."""
-    from booking.staff.passwords import _hasher
+    from booking.staff.passwords import hash_password
 
-    return _hasher.hash(STAFF_PASSWORD)
+    return asyncio.run(hash_password(STAFF_PASSWORD))
 
 
 @pytest.fixture
