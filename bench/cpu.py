@@ -24,14 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from run import PASSWORD, Server, bare_server, prepare_database  # noqa: E402
+from run import Server, bare_server, prepare_database  # noqa: E402
 
-from tests.conftest import _ensure_database  # noqa: E402
+from tests.databases import ensure_database  # noqa: E402
 from tests.factories import appointment_request  # noqa: E402
 from tests.servers import BOOKING, booking_env, next_open_day  # noqa: E402
 
@@ -132,7 +130,7 @@ async def pending_messages(database_url: str) -> int:
 
     from booking.db import create_engine
     from booking.notifications.models import outbox_messages
-    from tests.conftest import make_settings
+    from tests.settings import make_settings
 
     engine = create_engine(make_settings(database_url))
     try:
@@ -156,14 +154,11 @@ def run_server(
     env["BOOKING_PUBLIC_BASE_URL"] = "http://127.0.0.1"
     env["BOOKING_RELAY_IN_PROCESS"] = "true" if relay else "false"
     env["BOOKING_NOTIFIER"] = "console"
-    prepare_database(env, workdir, f"bench-{relay}@example.com")
+    clerk = prepare_database(env, workdir, f"bench-{relay}@example.com")
     server = Server([BOOKING, "serve"], env, workdir)
     where = f"{name}, relay {'in process' if relay else 'off'}"
     try:
-        token = httpx.post(
-            server.url + "/api/v1/auth/token",
-            data={"username": f"bench-{relay}@example.com", "password": PASSWORD},
-        ).json()["access_token"]
+        token = clerk.access_token(server.url)
         body = json.dumps(
             appointment_request(preferred_windows=[{"date": next_open_day(), "part_of_day": "any"}])
         )
@@ -231,7 +226,7 @@ def main() -> None:
         for name, url in backends:
             for relay in (False, True):
                 if name == "postgresql":
-                    asyncio.run(_ensure_database(url, fresh=True))
+                    asyncio.run(ensure_database(url, fresh=True))
                 elif Path(url.removeprefix("sqlite:///")).exists():
                     for suffix in ("", "-wal", "-shm"):
                         Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)

@@ -34,8 +34,8 @@ from booking.db import create_engine
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from tests.servers import BOOKING, booking_env, running_servers
+from tests.staff.helpers import create_staff_with_cli
 
-PASSWORD = "bench password 1234"
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
@@ -222,32 +222,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         url = f"sqlite:///{workdir}/bench.db" if args.sqlite else args.postgres
         if not args.sqlite:
-            from tests.conftest import _ensure_database
+            from tests.databases import ensure_database
 
-            asyncio.run(_ensure_database(url, fresh=True))
+            asyncio.run(ensure_database(url, fresh=True))
         env = booking_env(url)
         subprocess.run([BOOKING, "migrate"], env=env, check=True, capture_output=True)
         started = time.perf_counter()
         asyncio.run(fill(url, args.rows))
         print(f"filled {args.rows:,} rows in {time.perf_counter() - started:.1f} s")
-        subprocess.run(
-            [BOOKING, "staff", "create", "bench@example.com", "--password-stdin"],
-            input=PASSWORD + "\n",
-            env=env,
-            text=True,
-            check=True,
-            capture_output=True,
-        )
+        clerk = create_staff_with_cli(env, Path(workdir), "bench@example.com")
         cursor, plan = asyncio.run(deep_cursor(url, args.depth))
         with (
             running_servers(url, Path(workdir)) as [base],
             httpx.Client(base_url=base, timeout=300) as client,
         ):
-            token = client.post(
-                "/api/v1/auth/token",
-                data={"username": "bench@example.com", "password": PASSWORD},
-            ).json()["access_token"]
-            client.headers["Authorization"] = f"Bearer {token}"
+            client.headers["Authorization"] = f"Bearer {clerk.access_token(base)}"
             first_params = {"status": "requested"}
             deep_params = {"status": "requested", "cursor": cursor}
             timed(client, first_params, 20)  # warm-up

@@ -26,7 +26,7 @@ import httpx
 from aiosmtpd.controller import Controller
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from tests.conftest import _ensure_database
+from tests.databases import ensure_database
 from tests.factories import appointment_request
 from tests.servers import BOOKING, booking_env, free_port, next_open_day, running_servers
 
@@ -73,7 +73,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as workdir:
             url = f"sqlite:///{workdir}/bench.db" if args.sqlite else args.postgres
             if not args.sqlite:
-                asyncio.run(_ensure_database(url, fresh=True))
+                asyncio.run(ensure_database(url, fresh=True))
             subprocess.run(
                 [BOOKING, "migrate"], env=booking_env(url), check=True, capture_output=True
             )

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from tests.conftest import _ensure_database
+from tests.databases import ensure_database
 from tests.factories import appointment_request
 from tests.servers import BOOKING, booking_env, next_open_day, running_servers
 
@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         report("sqlite", measure(f"sqlite:///{workdir}/bench.db", args.requests, Path(workdir)))
-        asyncio.run(_ensure_database(args.postgres, fresh=True))
+        asyncio.run(ensure_database(args.postgres, fresh=True))
         report("postgresql", measure(args.postgres, args.requests, Path(workdir)))
 
 

@@ -37,11 +37,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from deep_page import fill  # noqa: E402
 
-from tests.conftest import _ensure_database  # noqa: E402
+from tests.databases import ensure_database  # noqa: E402
 from tests.factories import appointment_request  # noqa: E402
 from tests.servers import BOOKING, booking_env, free_port, next_open_day  # noqa: E402
-
-PASSWORD = "bench password 1234"
+from tests.staff.helpers import StaffLogin, create_staff_with_cli  # noqa: E402
 
 
 @dataclass
@@ -255,18 +254,10 @@ def deep_cursor(database_url: str, depth: int) -> str:
     return cursor
 
 
-def prepare_database(env: dict[str, str], workdir: Path, staff_email: str) -> None:
-    """Migrate the database and give it a staff account (password PASSWORD)."""
+def prepare_database(env: dict[str, str], workdir: Path, staff_email: str) -> StaffLogin:
+    """Migrate the database and give it a staff account."""
     subprocess.run([BOOKING, "migrate"], env=env, cwd=workdir, check=True, capture_output=True)
-    subprocess.run(
-        [BOOKING, "staff", "create", staff_email, "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        cwd=workdir,
-        text=True,
-        check=True,
-        capture_output=True,
-    )
+    return create_staff_with_cli(env, workdir, staff_email)
 
 
 def run_backend(
@@ -274,14 +265,11 @@ def run_backend(
 ) -> list[tuple[str, Result, float, float]]:
     env = booking_env(database_url, public_rate_limit="0", log_format="text")
     env["BOOKING_PUBLIC_BASE_URL"] = "http://127.0.0.1"
-    prepare_database(env, workdir, "bench@example.com")
+    clerk = prepare_database(env, workdir, "bench@example.com")
     server = Server([BOOKING, "serve"], env, workdir)
     rows: list[tuple[str, Result, float, float]] = []
     try:
-        token = httpx.post(
-            server.url + "/api/v1/auth/token",
-            data={"username": "bench@example.com", "password": PASSWORD},
-        ).json()["access_token"]
+        token = clerk.access_token(server.url)
         auth = {"Authorization": f"Bearer {token}"}
         body = json.dumps(
             appointment_request(preferred_windows=[{"date": next_open_day(), "part_of_day": "any"}])
@@ -387,7 +375,7 @@ def main() -> None:
             "sqlite", f"sqlite:///{workdir}/bench.db", args, workdir, ceiling.requests_per_second
         )
         if not args.skip_postgres:
-            asyncio.run(_ensure_database(args.postgres, fresh=True))
+            asyncio.run(ensure_database(args.postgres, fresh=True))
             run_backend("postgresql", args.postgres, args, workdir, ceiling.requests_per_second)
 
 

@@ -39,6 +39,19 @@ async def create_request(client: httpx.AsyncClient, **changes: Any) -> str:
     return str(response.json()["id"])
 
 
+async def confirm(
+    client: httpx.AsyncClient, headers: dict[str, str], appointment_id: str, **body: Any
+) -> httpx.Response:
+    """The desk (``headers``) confirms a request; the visit starts at 09:00 on OPEN_DAY unless
+    ``start`` says otherwise."""
+    from tests.factories import OPEN_DAY
+
+    body.setdefault("start", chicago(OPEN_DAY, "09:00"))
+    return await client.post(
+        f"/api/v1/appointments/{appointment_id}/confirm", json=body, headers=headers
+    )
+
+
 def chicago(day: str, time: str) -> str:
     """An ISO timestamp at this wall-clock time in the practice's zone (CST in winter)."""
     return f"{day}T{time}:00-06:00"

@@ -1,4 +1,5 @@
-"""Real ``booking serve`` processes on real ports, for tests that need more than one process."""
+"""Real ``booking`` processes: commands run to completion, and ``booking serve`` on real ports,
+for tests that need more than one process."""
 
 from __future__ import annotations
 
@@ -15,6 +16,23 @@ from pathlib import Path
 import httpx
 
 BOOKING = str(Path(sys.executable).with_name("booking"))
+
+
+def run_booking(
+    *args: str, env: dict[str, str], cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``booking ARGS`` to its end (a minute at most), its output captured; never raises on a
+    non-zero exit: the caller asserts what it expects."""
+    return subprocess.run(
+        [BOOKING, *args],
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def free_port() -> int:

@@ -13,24 +13,11 @@ import jwt
 import pytest
 
 from booking.staff.tokens import ALGORITHM, signing_key
-from tests.conftest import _ensure_database, postgres_database_url
+from tests.databases import ensure_database, postgres_database_url
 from tests.factories import appointment_request
-from tests.servers import BOOKING, booking_env, free_port, next_open_day, running_servers
-
-
-def run(
-    *args: str, env: dict[str, str], cwd: Path | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [BOOKING, *args],
-        env=env,
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.servers import booking_env, free_port, next_open_day, running_servers
+from tests.servers import run_booking as run
+from tests.staff.helpers import create_staff_with_cli
 
 
 def test_serve_migrates_a_new_sqlite_database_and_accepts_requests(tmp_path: Path) -> None:
@@ -45,7 +32,7 @@ def test_serve_refuses_a_postgresql_database_with_pending_migrations(
     tmp_path: Path, postgres_url: str
 ) -> None:
     url = postgres_database_url("unmigrated")
-    asyncio.run(_ensure_database(url, fresh=True))
+    asyncio.run(ensure_database(url, fresh=True))
 
     refused = run("serve", "--port", str(free_port()), env=booking_env(url))
     assert refused.returncode == 1
@@ -84,15 +71,7 @@ def test_staff_accounts_are_managed_from_the_command_line(tmp_path: Path) -> Non
     assert run("migrate", env=env).returncode == 0
 
     def staff(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [BOOKING, "staff", *args],
-            env=env,
-            input=password,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run("staff", *args, env=env, stdin=password)
 
     created = staff(
         "create",
@@ -172,11 +151,7 @@ def test_migrate_creates_a_sqlite_database_on_purpose(tmp_path: Path) -> None:
     assert run("migrate", env=env, cwd=tmp_path).returncode == 0
     # Patients' details: readable by the service's user only, like the secret beside it.
     assert stat.S_IMODE((tmp_path / "booking.db").stat().st_mode) == 0o600
-    created = run(
-        "staff", "create", "clerk@practice.example", "--password-stdin",
-        env=env, cwd=tmp_path, stdin=PASSWORD + "\n",
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
+    create_staff_with_cli(env, tmp_path, "clerk@practice.example", password=PASSWORD)
     assert "clerk@practice.example" in run("staff", "list", env=env, cwd=tmp_path).stdout
 
 
@@ -190,11 +165,9 @@ def test_without_a_secret_key_serve_generates_one_that_every_process_shares(
     env = booking_env(f"sqlite:///{database}")
     assert "BOOKING_SECRET_KEY" not in env
     assert run("migrate", env=env).returncode == 0
-    created = run(
-        "staff", "create", "admin@practice.example", "--role", "admin", "--password-stdin",
-        env=env, stdin=PASSWORD + "\n",
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
+    admin = create_staff_with_cli(
+        env, tmp_path, "admin@practice.example", "--role", "admin", password=PASSWORD
+    )
 
     with running_servers(f"sqlite:///{database}", tmp_path, count=2) as [first, second]:
         secret_file = tmp_path / "booking.db.secret"
@@ -203,12 +176,7 @@ def test_without_a_secret_key_serve_generates_one_that_every_process_shares(
         assert len(secret) >= 43
         assert secret != "change-me"
 
-        signed_in = httpx.post(
-            first + "/api/v1/auth/token",
-            data={"username": "admin@practice.example", "password": PASSWORD},
-        )
-        assert signed_in.status_code == 200, signed_in.text
-        token = signed_in.json()["access_token"]
+        token = admin.access_token(first)
         listed = httpx.get(
             second + "/api/v1/appointments", headers={"Authorization": f"Bearer {token}"}
         )

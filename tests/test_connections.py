@@ -9,13 +9,13 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.conftest import _asyncpg_dsn
+from tests.databases import asyncpg_dsn
 from tests.helpers import create_request
 
 
 async def drop_every_connection(database_url: str) -> int:
     """What a database restart does to every pooled connection."""
-    admin = await asyncpg.connect(_asyncpg_dsn(database_url))
+    admin = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         return int(
             await admin.fetchval(

@@ -109,7 +109,7 @@ def test_the_committed_openapi_document_matches_the_app() -> None:
     from pathlib import Path
 
     from booking.main import create_app
-    from tests.conftest import make_settings
+    from tests.settings import make_settings
 
     committed = json.loads((Path(__file__).parents[1] / "docs" / "openapi.json").read_text())
     current = create_app(make_settings("sqlite:///unused.db")).openapi()
@@ -118,7 +118,7 @@ def test_the_committed_openapi_document_matches_the_app() -> None:
 
 def test_every_operation_is_documented_for_integrators() -> None:
     from booking.main import create_app
-    from tests.conftest import make_settings
+    from tests.settings import make_settings
 
     spec = create_app(make_settings("sqlite:///unused.db")).openapi()
     operation_ids = set()

@@ -16,12 +16,12 @@ import httpx
 import pytest
 
 from tests.helpers import assert_problem
-from tests.servers import BOOKING, booking_env, running_servers
+from tests.servers import booking_env, running_servers
+from tests.staff.helpers import create_staff_with_cli
 
 ROOT = Path(__file__).parents[1]
 SEED = os.environ.get("BOOKING_FUZZ_SEED", "20261127")
 EXAMPLES = os.environ.get("BOOKING_FUZZ_EXAMPLES", "25")
-PASSWORD = "a long enough password"
 
 
 def schemathesis(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -54,30 +54,11 @@ def schemathesis(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
 def test_schemathesis_finds_nothing_signed_in_or_anonymous(
     database_url: str, tmp_path: Path
 ) -> None:
-    env = booking_env(database_url)
-    created = subprocess.run(
-        [
-            BOOKING,
-            "staff",
-            "create",
-            "fuzz@practice.example",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
+    admin = create_staff_with_cli(
+        booking_env(database_url), tmp_path, "fuzz@practice.example", "--role", "admin"
     )
-    assert created.returncode == 0, created.stderr
     with running_servers(database_url, tmp_path) as [url]:
-        token = httpx.post(
-            url + "/api/v1/auth/token",
-            data={"username": "fuzz@practice.example", "password": PASSWORD},
-        ).json()["access_token"]
+        token = admin.access_token(url)
         signed_in = schemathesis(url, "--header", f"Authorization: Bearer {token}")
         anonymous = schemathesis(url)
         log = "\n".join(path.read_text() for path in tmp_path.glob("serve-*.log"))

@@ -16,10 +16,10 @@ from fastapi import FastAPI
 from booking.clock import FrozenClock
 from booking.config import Settings
 from booking.main import create_app
-from tests.conftest import make_settings
 from tests.factories import appointment_request
 from tests.helpers import assert_problem
 from tests.servers import next_open_day, running_servers
+from tests.settings import make_settings
 
 
 async def client_for(settings: Settings, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:

@@ -37,8 +37,10 @@ from booking.clock import FrozenClock
 from booking.main import create_app
 from booking.notifications.models import OutboxMessage
 from booking.notifications.service import PATIENT_EMAIL_FOR
-from tests.conftest import NOW, _empty_tables, add_staff, bearer, make_settings
+from tests.databases import empty_tables
 from tests.factories import appointment_request
+from tests.settings import NOW, make_settings
+from tests.staff.helpers import add_staff, bearer
 
 SLOTS = [
     (dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=15 * n)).isoformat()
@@ -203,7 +205,7 @@ def test_the_lifecycle_keeps_its_invariants(
                 shutil.copy(sqlite_template_path, path)
                 type(self).database_url = f"sqlite:///{path}"
             else:
-                asyncio.run(_empty_tables(database_url))
+                asyncio.run(empty_tables(database_url))
                 type(self).database_url = database_url
             super().__init__()
 

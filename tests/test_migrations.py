@@ -11,7 +11,8 @@ from sqlalchemy import inspect
 
 from booking import migrations
 from booking.db import create_engine
-from tests.conftest import _ensure_database, make_settings, postgres_database_url
+from tests.databases import ensure_database, postgres_database_url
+from tests.settings import make_settings
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def empty_database_url(
         return
     request.getfixturevalue("postgres_url")  # skips (or fails in CI) without PostgreSQL
     url = postgres_database_url("migrations")
-    asyncio.run(_ensure_database(url, fresh=True))
+    asyncio.run(ensure_database(url, fresh=True))
     yield url
 
 

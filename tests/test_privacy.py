@@ -19,9 +19,10 @@ from booking.manage.models import ManageToken
 from booking.notifications.emails import build_email
 from booking.notifications.models import OutboxMessage
 from booking.privacy import service as privacy
-from tests.conftest import bearer, make_settings
 from tests.factories import appointment_request
-from tests.helpers import chicago
+from tests.helpers import chicago, confirm
+from tests.settings import make_settings
+from tests.staff.helpers import bearer
 
 SENTINELS = {
     "first": "Qzfirstsentinel",
@@ -44,7 +45,7 @@ async def test_sentinels_reach_no_log_metric_webhook_or_email_header(
         webhook_secret="a webhook secret of enough length",
     )
     app = create_app(settings, clock=clock)
-    from tests.conftest import add_staff
+    from tests.staff.helpers import add_staff
 
     caplog.set_level(logging.DEBUG)
     async with LifespanManager(app):
@@ -64,11 +65,7 @@ async def test_sentinels_reach_no_log_metric_webhook_or_email_header(
             created = await client.post("/api/v1/appointments", json=body)
             appointment_id = created.json()["id"]
             await client.get("/api/v1/appointments", params={"q": SENTINELS["last"]}, headers=desk)
-            await client.post(
-                f"/api/v1/appointments/{appointment_id}/confirm",
-                json={"start": chicago("2026-12-07", "10:00")},
-                headers=desk,
-            )
+            await confirm(client, desk, appointment_id, start=chicago("2026-12-07", "10:00"))
             await client.post("/api/v1/appointments", json={**body, "consent": False})
             metrics = (await client.get("/metrics")).text
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from booking.appointments.models import Appointment
 from booking.db import create_engine
-from tests.conftest import make_settings
 from tests.factories import appointment_request
 from tests.servers import next_open_day, running_servers
+from tests.settings import make_settings
 
 
 def body() -> dict[str, object]:
@@ -81,6 +81,7 @@ def test_two_servers_and_a_worker_under_load_keep_bookings_and_emails_exact(
 
     from tests.notifications.smtp import SmtpServer
     from tests.servers import BOOKING, booking_env
+    from tests.staff.helpers import create_staff_with_cli
 
     smtp = SmtpServer()
     smtp.start()
@@ -91,15 +92,7 @@ def test_two_servers_and_a_worker_under_load_keep_bookings_and_emails_exact(
         "relay_in_process": "false",
     }
     env = booking_env(database_url, **settings)
-    subprocess.run(
-        [BOOKING, "staff", "create", "load@practice.example", "--password-stdin"],
-        input="a long enough password\n",
-        env=env,
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    clerk = create_staff_with_cli(env, tmp_path, "load@practice.example")
     worker = subprocess.Popen(
         [BOOKING, "worker"],
         env=env,
@@ -114,17 +107,8 @@ def test_two_servers_and_a_worker_under_load_keep_bookings_and_emails_exact(
         f"{day}T{9 + n // 4:02d}:{15 * (n % 4):02d}:00{offset[:3]}:{offset[3:]}" for n in range(20)
     ]
 
-    async def load(urls: list[str]) -> list[httpx.Response]:
+    async def load(urls: list[str], token: str) -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=60) as http:
-            token = (
-                await http.post(
-                    urls[0] + "/api/v1/auth/token",
-                    data={
-                        "username": "load@practice.example",
-                        "password": "a long enough password",
-                    },
-                )
-            ).json()["access_token"]
             created = await post_all(urls, 60)
             assert [r.status_code for r in created] == [201] * 60
             return list(
@@ -142,7 +126,7 @@ def test_two_servers_and_a_worker_under_load_keep_bookings_and_emails_exact(
 
     try:
         with running_servers(database_url, tmp_path, count=2, **settings) as urls:
-            confirms = asyncio.run(load(urls))
+            confirms = asyncio.run(load(urls, clerk.access_token(urls[0])))
             expected = 60 + 60 + 20  # received (patient), new request (desk), confirmed
             deadline = clock.monotonic() + 60
             while len(smtp.messages) < expected and clock.monotonic() < deadline:

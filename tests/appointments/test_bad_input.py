@@ -16,6 +16,12 @@ from tests.helpers import assert_problem, error_fields, stored_appointments
 
 SENTINEL = "Zq9Sentinel"
 
+
+def one_window(date: str, part_of_day: str = "any") -> dict[str, Any]:
+    """A valid request but for its one preferred window."""
+    return appointment_request(preferred_windows=[{"date": date, "part_of_day": part_of_day}])
+
+
 CASES: list[tuple[str, dict[str, Any], set[str]]] = [
     ("empty first name", appointment_request(patient__first_name="   "), {"patient.first_name"}),
     ("long last name", appointment_request(patient__last_name="x" * 51), {"patient.last_name"}),
@@ -100,36 +106,12 @@ CASES: list[tuple[str, dict[str, Any], set[str]]] = [
         ),
         {"preferred_windows"},
     ),
-    (
-        "past date",
-        appointment_request(preferred_windows=[{"date": "2026-11-27", "part_of_day": "any"}]),
-        {"preferred_windows.0.date"},
-    ),
-    (
-        "saturday",
-        appointment_request(preferred_windows=[{"date": "2026-12-05", "part_of_day": "any"}]),
-        {"preferred_windows.0.date"},
-    ),
-    (
-        "closed holiday",
-        appointment_request(preferred_windows=[{"date": "2026-12-25", "part_of_day": "any"}]),
-        {"preferred_windows.0.date"},
-    ),
-    (
-        "two years ahead",
-        appointment_request(preferred_windows=[{"date": "2028-11-30", "part_of_day": "any"}]),
-        {"preferred_windows.0.date"},
-    ),
-    (
-        "not a date",
-        appointment_request(preferred_windows=[{"date": SENTINEL, "part_of_day": "any"}]),
-        {"preferred_windows.0.date"},
-    ),
-    (
-        "unknown part of day",
-        appointment_request(preferred_windows=[{"date": "2026-12-07", "part_of_day": "night"}]),
-        {"preferred_windows.0.part_of_day"},
-    ),
+    ("past date", one_window("2026-11-27"), {"preferred_windows.0.date"}),
+    ("saturday", one_window("2026-12-05"), {"preferred_windows.0.date"}),
+    ("closed holiday", one_window("2026-12-25"), {"preferred_windows.0.date"}),
+    ("two years ahead", one_window("2028-11-30"), {"preferred_windows.0.date"}),
+    ("not a date", one_window(SENTINEL), {"preferred_windows.0.date"}),
+    ("unknown part of day", one_window("2026-12-07", "night"), {"preferred_windows.0.part_of_day"}),
     ("unknown contact", appointment_request(contact_preference="fax"), {"contact_preference"}),
     ("unknown symptom", appointment_request(urgent_symptoms=[SENTINEL]), {"urgent_symptoms.0"}),
     ("no consent", appointment_request(consent=False), {"consent"}),

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from booking.appointments import service
+from booking.appointments.models import Appointment
 from tests.factories import appointment_request
 from tests.helpers import stored_appointments
 
 REFERENCE = re.compile(r"^[2346789ABCDEFGHJKMNPQRTVWXYZ]{4}-[2346789ABCDEFGHJKMNPQRTVWXYZ]{4}$")
+
+
+async def stored_after_posting(
+    client: httpx.AsyncClient, app: FastAPI, **changes: Any
+) -> Appointment:
+    """POST a valid request with these changes: it must be accepted (201) and be the one row
+    stored."""
+    response = await client.post("/api/v1/appointments", json=appointment_request(**changes))
+    assert response.status_code == 201, response.text
+    [appointment] = await stored_appointments(app)
+    return appointment
 
 
 async def test_a_valid_request_is_stored_and_answered_with_201(
@@ -59,28 +72,21 @@ async def test_the_response_carries_only_ids_and_status_not_patient_details(
 async def test_phone_numbers_are_stored_as_e164(
     client: httpx.AsyncClient, app: FastAPI, written: str, stored: str
 ) -> None:
-    response = await client.post(
-        "/api/v1/appointments", json=appointment_request(patient__phone=written)
-    )
-    assert response.status_code == 201, response.text
-    [appointment] = await stored_appointments(app)
+    appointment = await stored_after_posting(client, app, patient__phone=written)
     assert appointment.phone == stored
 
 
 async def test_names_are_trimmed_and_unicode_is_kept_exactly(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
-    response = await client.post(
-        "/api/v1/appointments",
-        json=appointment_request(
-            patient__first_name="  Zoë ",
-            patient__last_name="עִבְרִית الصفدي",
-            reason_code="other",
-            reason_detail="  Pain since\nMonday\t(after lifting)  ",
-        ),
+    appointment = await stored_after_posting(
+        client,
+        app,
+        patient__first_name="  Zoë ",
+        patient__last_name="עִבְרִית الصفدي",
+        reason_code="other",
+        reason_detail="  Pain since\nMonday\t(after lifting)  ",
     )
-    assert response.status_code == 201, response.text
-    [appointment] = await stored_appointments(app)
     assert appointment.first_name == "Zoë"
     assert appointment.last_name == "עִבְרִית الصفدي"
     assert appointment.reason_detail == "Pain since\nMonday\t(after lifting)"
@@ -90,12 +96,9 @@ async def test_sql_and_html_are_stored_as_plain_text(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     hostile = "Robert'); DROP TABLE appointments;-- <script>alert(1)</script>"
-    response = await client.post(
-        "/api/v1/appointments",
-        json=appointment_request(reason_code="other", reason_detail=hostile),
+    appointment = await stored_after_posting(
+        client, app, reason_code="other", reason_detail=hostile
     )
-    assert response.status_code == 201, response.text
-    [appointment] = await stored_appointments(app)
     assert appointment.reason_detail == hostile
 
 
@@ -113,12 +116,9 @@ async def test_sql_and_html_are_stored_as_plain_text(
 async def test_names_from_any_script_with_hyphens_apostrophes_and_periods_are_accepted(
     client: httpx.AsyncClient, app: FastAPI, first_name: str, last_name: str
 ) -> None:
-    response = await client.post(
-        "/api/v1/appointments",
-        json=appointment_request(patient__first_name=first_name, patient__last_name=last_name),
+    appointment = await stored_after_posting(
+        client, app, patient__first_name=first_name, patient__last_name=last_name
     )
-    assert response.status_code == 201, response.text
-    [appointment] = await stored_appointments(app)
     assert (appointment.first_name, appointment.last_name) == (first_name, last_name)
 
 

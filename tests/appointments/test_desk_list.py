@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from booking.clock import FrozenClock
-from tests.helpers import assert_problem, chicago, create_request, error_fields
+from tests.helpers import assert_problem, chicago, confirm, create_request, error_fields
 
 
 async def listed(
@@ -112,11 +112,7 @@ async def test_created_and_scheduled_date_ranges_are_practice_days(
     on_1st = await listed(client, desk, created_from="2026-12-01")
     assert [item["id"] for item in on_1st] == [next_day]
 
-    await client.post(
-        f"/api/v1/appointments/{late}/confirm",
-        json={"start": chicago("2026-12-08", "16:00")},
-        headers=desk,
-    )
+    await confirm(client, desk, late, start=chicago("2026-12-08", "16:00"))
     scheduled = await listed(client, desk, scheduled_from="2026-12-08", scheduled_to="2026-12-08")
     assert [item["id"] for item in scheduled] == [late]
     assert await listed(client, desk, scheduled_from="2026-12-09") == []
@@ -127,11 +123,7 @@ async def test_confirmed_visits_are_listed_by_time(
 ) -> None:
     later, earlier = [await create_request(client) for _ in range(2)]
     for appointment_id, time in ((later, "14:00"), (earlier, "09:00")):
-        await client.post(
-            f"/api/v1/appointments/{appointment_id}/confirm",
-            json={"start": chicago("2026-12-07", time)},
-            headers=desk,
-        )
+        await confirm(client, desk, appointment_id, start=chicago("2026-12-07", time))
     await create_request(client)  # still requested: not in the confirmed list
     order = [item["id"] for item in await listed(client, desk, status="confirmed")]
     assert order == [earlier, later]
@@ -163,11 +155,7 @@ async def test_walking_the_pages_while_requests_arrive_sees_every_row_once(
             start = dt.datetime.combine(day, dt.time(8), dt.UTC).replace(
                 hour=14 + (index % 16) // 2, minute=30 * (index % 2)
             )
-            response = await client.post(
-                f"/api/v1/appointments/{appointment_id}/confirm",
-                json={"start": start.isoformat()},
-                headers=desk,
-            )
+            response = await confirm(client, desk, appointment_id, start=start.isoformat())
             assert response.status_code == 200, response.text
         existing = existing[:40]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
-import subprocess
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,10 +15,11 @@ from sqlmodel import col
 
 from booking.appointments.models import Appointment
 from booking.db import create_engine
-from tests.conftest import make_settings
 from tests.factories import appointment_request
 from tests.helpers import chicago, create_request
-from tests.servers import BOOKING, booking_env, next_open_day, running_servers
+from tests.servers import booking_env, next_open_day, running_servers
+from tests.settings import make_settings
+from tests.staff.helpers import create_staff_with_cli
 
 DAY = "2026-12-07"
 
@@ -125,35 +125,16 @@ async def test_concurrent_confirms_of_adjacent_slots_all_succeed(
 def test_clerks_spread_over_two_server_processes_never_double_book(
     database_url: str, tmp_path: Path
 ) -> None:
-
-    env = booking_env(database_url)
-    created = subprocess.run(
-        [BOOKING, "staff", "create", "clerk@practice.example", "--password-stdin"],
-        input="a long enough password\n",
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
+    clerk = create_staff_with_cli(booking_env(database_url), tmp_path, "clerk@practice.example")
 
     day = next_open_day()
     body = appointment_request(preferred_windows=[{"date": day, "part_of_day": "any"}])
     start = f"{day}T11:00:00" + _chicago_offset(day)
 
-    async def run(urls: list[str]) -> tuple[list[httpx.Response], list[httpx.Response]]:
+    async def run(
+        urls: list[str], headers: dict[str, str]
+    ) -> tuple[list[httpx.Response], list[httpx.Response]]:
         async with httpx.AsyncClient(timeout=60) as http:
-            token = (
-                await http.post(
-                    urls[0] + "/api/v1/auth/token",
-                    data={
-                        "username": "clerk@practice.example",
-                        "password": "a long enough password",
-                    },
-                )
-            ).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}"}
             ids = []
             for index in range(50):
                 response = await http.post(urls[index % 2] + "/api/v1/appointments", json=body)
@@ -183,7 +164,8 @@ def test_clerks_spread_over_two_server_processes_never_double_book(
             return different, same
 
     with running_servers(database_url, tmp_path, count=2) as urls:
-        different, same = asyncio.run(run(urls))
+        headers = {"Authorization": f"Bearer {clerk.access_token(urls[0])}"}
+        different, same = asyncio.run(run(urls, headers))
 
     assert sorted(r.status_code for r in different) == [200] + [409] * 49
     assert sorted(r.status_code for r in same) == [200] + [409] * 49

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -10,10 +11,9 @@ from booking.clock import FrozenClock
 from booking.config import Settings
 from booking.notifications.notifiers import load_notifier
 from booking.notifications.relay import Relay
-from tests.conftest import make_settings
+from tests.notifications.helpers import RelayNamed
 from tests.notifications.smtp import SmtpServer
-
-WEBHOOK_SECRET = "webhook secret for the tests"
+from tests.settings import make_settings
 
 
 @pytest.fixture
@@ -40,13 +40,33 @@ def settings(database_url: str, smtp_server: SmtpServer) -> Settings:
 
 
 @pytest.fixture
-async def relay(app: FastAPI, settings: Settings, clock: FrozenClock) -> AsyncIterator[Relay]:
+async def relay_http() -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP client the relays of a test post webhooks with."""
     async with httpx.AsyncClient(timeout=5) as http:
-        yield Relay(
+        yield http
+
+
+@pytest.fixture
+def relay_named(
+    app: FastAPI, settings: Settings, clock: FrozenClock, relay_http: httpx.AsyncClient
+) -> RelayNamed:
+    """``relay_named(name, settings=..., notifier=...)``: a relay on the app's database, as
+    another worker process would run it; by default with the test's settings and their
+    notifier."""
+
+    def make(name: str, *, settings: Settings = settings, notifier: Any = None) -> Relay:
+        return Relay(
             sessionmaker=app.state.sessionmaker,
             settings=settings,
             clock=clock,
-            notifier=load_notifier(settings),
-            http=http,
-            worker_id="relay-a",
+            notifier=load_notifier(settings) if notifier is None else notifier,
+            http=relay_http,
+            worker_id=name,
         )
+
+    return make
+
+
+@pytest.fixture
+def relay(relay_named: RelayNamed) -> Relay:
+    return relay_named("relay-a")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
@@ -10,6 +11,9 @@ from sqlalchemy import select
 
 from booking.notifications.models import OutboxMessage
 from booking.notifications.relay import Relay
+
+# relay_named(name, settings=..., notifier=...), the fixture in tests/notifications/conftest.py.
+RelayNamed = Callable[..., Relay]
 
 MANAGE_LINK = re.compile(r"https://book\.spine\.example/manage/([A-Za-z0-9_-]{20,})")
 

@@ -8,7 +8,7 @@ import httpx
 
 from booking.clock import FrozenClock
 from booking.notifications.relay import Relay
-from tests.helpers import assert_problem, chicago, create_request
+from tests.helpers import assert_problem, chicago, confirm, create_request
 from tests.notifications.helpers import PATIENT, latest_token, manage_token, only, parts
 from tests.notifications.smtp import SmtpServer
 
@@ -73,11 +73,7 @@ async def test_a_completed_or_past_visit_is_shown_read_only_and_cannot_be_cancel
     clock: FrozenClock,
 ) -> None:
     appointment_id = await create_request(client)
-    await client.post(
-        f"/api/v1/appointments/{appointment_id}/confirm",
-        json={"start": chicago("2026-12-07", "09:30")},
-        headers=desk,
-    )
+    await confirm(client, desk, appointment_id, start=chicago("2026-12-07", "09:30"))
     token = await latest_token(relay, smtp_server)
     clock.advance(dt.timedelta(days=8))
     # The visit is over but not marked yet: the link no longer cancels it.

@@ -15,10 +15,9 @@ from booking.clock import FrozenClock
 from booking.config import Settings
 from booking.notifications import relay as relay_module
 from booking.notifications.models import OutboxStatus
-from booking.notifications.notifiers import load_notifier
 from booking.notifications.relay import Relay
-from tests.helpers import chicago, create_request
-from tests.notifications.helpers import only, outbox
+from tests.helpers import chicago, confirm, create_request
+from tests.notifications.helpers import RelayNamed, only, outbox
 from tests.notifications.smtp import SmtpServer
 
 PATIENT = "ana.ruiz@example.com"
@@ -36,11 +35,7 @@ async def test_smtp_down_during_a_confirm_the_email_arrives_when_it_is_back(
     await relay.drain()
     smtp_server.stop()
 
-    confirmed = await client.post(
-        f"/api/v1/appointments/{appointment_id}/confirm",
-        json={"start": chicago("2026-12-07", "09:30")},
-        headers=desk,
-    )
+    confirmed = await confirm(client, desk, appointment_id, start=chicago("2026-12-07", "09:30"))
     assert confirmed.status_code == 200  # the confirm does not wait for, or fail with, SMTP
     assert await relay.deliver_batch() == 1
     [waiting] = [row for row in await outbox(app) if row.status == OutboxStatus.pending]
@@ -120,20 +115,15 @@ async def test_a_worker_killed_after_sending_resends_its_batch_once_with_the_sam
 
 async def test_two_workers_deliver_every_message_exactly_once(
     client: httpx.AsyncClient,
-    app: FastAPI,
     settings: Settings,
-    clock: FrozenClock,
     smtp_server: SmtpServer,
+    relay_named: RelayNamed,
 ) -> None:
     for _ in range(30):
         await create_request(client)
-    async with httpx.AsyncClient() as http:
-        small_batches = settings.model_copy(update={"outbox_batch_size": 5})
-        workers = [
-            relay_named(name, app, small_batches, clock, http, load_notifier(settings))
-            for name in ("worker-1", "worker-2")
-        ]
-        delivered = await asyncio.gather(*(worker.drain() for worker in workers))
+    small_batches = settings.model_copy(update={"outbox_batch_size": 5})
+    workers = [relay_named(name, settings=small_batches) for name in ("worker-1", "worker-2")]
+    delivered = await asyncio.gather(*(worker.drain() for worker in workers))
 
     assert sum(delivered) == 60
     ids = collections.Counter(message["Message-ID"] for message in smtp_server.messages)
@@ -150,16 +140,8 @@ async def test_a_rolled_back_change_sends_nothing(
 ) -> None:
     first, second = [await create_request(client) for _ in range(2)]
     await relay.drain()
-    await client.post(
-        f"/api/v1/appointments/{first}/confirm",
-        json={"start": chicago("2026-12-07", "09:00")},
-        headers=desk,
-    )
-    clash = await client.post(
-        f"/api/v1/appointments/{second}/confirm",
-        json={"start": chicago("2026-12-07", "09:10")},
-        headers=desk,
-    )
+    await confirm(client, desk, first, start=chicago("2026-12-07", "09:00"))
+    clash = await confirm(client, desk, second, start=chicago("2026-12-07", "09:10"))
     assert clash.status_code == 409
     await relay.drain()
     confirmations = [
@@ -181,52 +163,31 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 async def test_a_slow_batch_renews_its_lease_so_no_other_relay_sends_its_messages(
     client: httpx.AsyncClient,
     app: FastAPI,
-    settings: Settings,
     clock: FrozenClock,
     smtp_server: SmtpServer,
+    relay_named: RelayNamed,
 ) -> None:
     for _ in range(2):
         await create_request(client)  # four messages: two receipts, two desk emails
     sent: list[str] = []
     taken_by_other: list[int] = []
+    other = relay_named("relay-b")
 
-    async with httpx.AsyncClient() as http:
-        other = relay_named("relay-b", app, settings, clock, http, load_notifier(settings))
+    class SlowNotifier:
+        """Every send takes as long as a send may: the batch outlives its first lease."""
 
-        class SlowNotifier:
-            """Every send takes as long as a send may: the batch outlives its first lease."""
+        async def send(self, message: Any) -> None:
+            sent.append(str(message["Message-ID"]))
+            clock.advance(slow.send_lease)
+            taken_by_other.append(await other.deliver_batch())
 
-            async def send(self, message: Any) -> None:
-                sent.append(str(message["Message-ID"]))
-                clock.advance(slow.send_lease)
-                taken_by_other.append(await other.deliver_batch())
+        async def aclose(self) -> None:
+            return None
 
-            async def aclose(self) -> None:
-                return None
-
-        slow = relay_named("relay-a", app, settings, clock, http, SlowNotifier())
-        assert await slow.deliver_batch() == 4
+    slow = relay_named("relay-a", notifier=SlowNotifier())
+    assert await slow.deliver_batch() == 4
 
     assert taken_by_other == [0, 0, 0, 0]  # renewed in time: nobody else claimed them
     assert len(sent) == len(set(sent)) == 4
     assert smtp_server.messages == []
     assert {row.status for row in await outbox(app)} == {OutboxStatus.sent}
-
-
-def relay_named(
-    name: str,
-    app: FastAPI,
-    settings: Settings,
-    clock: FrozenClock,
-    http: httpx.AsyncClient,
-    notifier: Any,
-) -> Relay:
-    """One more relay on the app's database, as another worker process would run it."""
-    return Relay(
-        sessionmaker=app.state.sessionmaker,
-        settings=settings,
-        clock=clock,
-        notifier=notifier,
-        http=http,
-        worker_id=name,
-    )

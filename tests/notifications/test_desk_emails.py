@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from booking.notifications.relay import Relay
 from tests.factories import appointment_request
-from tests.helpers import chicago, create_request
+from tests.helpers import chicago, confirm, create_request
 from tests.notifications.helpers import manage_token, only, outbox, parts
 from tests.notifications.smtp import SmtpServer
 
@@ -34,11 +34,7 @@ async def test_a_patient_cancel_emails_the_desk_with_the_reference_only(
     created = await client.post("/api/v1/appointments", json=appointment_request())
     reference = created.json()["reference"]
     appointment_id = created.json()["id"]
-    await client.post(
-        f"/api/v1/appointments/{appointment_id}/confirm",
-        json={"start": chicago("2026-12-07", "09:30")},
-        headers=desk,
-    )
+    await confirm(client, desk, appointment_id, start=chicago("2026-12-07", "09:30"))
     await relay.drain()
     token = manage_token(only(smtp_server.messages, PATIENT)[-1])
 

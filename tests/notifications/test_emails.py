@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from booking.notifications.relay import Relay
 from tests.factories import appointment_request
-from tests.helpers import chicago, create_request
+from tests.helpers import chicago, confirm, create_request
 from tests.notifications.helpers import manage_token, only, outbox, parts
 from tests.notifications.smtp import SmtpServer
 
@@ -55,11 +55,8 @@ async def test_the_confirmation_carries_a_calendar_request_in_utc(
     client: httpx.AsyncClient, desk: dict[str, str], relay: Relay, smtp_server: SmtpServer
 ) -> None:
     appointment_id = await create_request(client)
-    await client.post(
-        f"/api/v1/appointments/{appointment_id}/confirm",
-        json={"start": chicago("2026-12-07", "09:30"), "message": "Bring your MRI <b>please</b>"},
-        headers=desk,
-    )
+    start, note = chicago("2026-12-07", "09:30"), "Bring your MRI <b>please</b>"
+    await confirm(client, desk, appointment_id, start=start, message=note)
     await relay.drain()
 
     confirmation = only(smtp_server.messages, PATIENT)[-1]

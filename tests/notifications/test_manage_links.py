@@ -11,7 +11,7 @@ from sqlalchemy import select
 from booking.clock import FrozenClock
 from booking.manage.models import ManageToken
 from booking.notifications.relay import Relay
-from tests.helpers import assert_problem, chicago, create_request
+from tests.helpers import assert_problem, chicago, confirm, create_request
 from tests.notifications.helpers import PATIENT, latest_token, only
 from tests.notifications.smtp import SmtpServer
 
@@ -35,11 +35,7 @@ async def test_the_patient_cancels_a_confirmed_visit_through_the_link(
     client: httpx.AsyncClient, desk: dict[str, str], relay: Relay, smtp_server: SmtpServer
 ) -> None:
     appointment_id = await create_request(client)
-    await client.post(
-        f"/api/v1/appointments/{appointment_id}/confirm",
-        json={"start": chicago("2026-12-07", "09:30")},
-        headers=desk,
-    )
+    await confirm(client, desk, appointment_id, start=chicago("2026-12-07", "09:30"))
     token = await latest_token(relay, smtp_server)
 
     cancelled = await client.post(f"/api/v1/manage/{token}/cancel")

@@ -11,7 +11,7 @@ import httpx
 
 from tests.factories import appointment_request
 from tests.notifications.smtp import SmtpServer
-from tests.servers import BOOKING, booking_env, next_open_day, running_servers
+from tests.servers import BOOKING, booking_env, next_open_day, run_booking, running_servers
 
 
 def request_body() -> dict[str, object]:
@@ -74,9 +74,7 @@ def test_the_outbox_command_lists_and_retries_dead_messages(
         assert httpx.post(url + "/api/v1/appointments", json=request_body()).status_code == 201
 
     def booking(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [BOOKING, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-        )
+        return run_booking(*args, env=env)
 
     smtp_server.inbox.refuse_with = "550 5.7.1 Refused"
     assert booking("worker", "--once").returncode == 0

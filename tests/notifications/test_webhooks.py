@@ -18,12 +18,13 @@ from booking.config import Settings
 from booking.notifications.models import OutboxStatus
 from booking.notifications.relay import Relay
 from booking.notifications.webhooks import sign, verify_signature
-from tests.conftest import make_settings
-from tests.helpers import chicago, create_request
-from tests.notifications.conftest import WEBHOOK_SECRET
+from tests.helpers import chicago, confirm, create_request
 from tests.notifications.helpers import outbox
 from tests.notifications.smtp import SmtpServer
 from tests.servers import free_port
+from tests.settings import make_settings
+
+WEBHOOK_SECRET = "webhook secret for the tests"
 
 
 class Receiver:
@@ -80,11 +81,7 @@ async def test_every_change_is_posted_signed_with_ids_status_and_times_only(
     clock: FrozenClock,
 ) -> None:
     appointment_id = await create_request(client, reason_detail="Zq9 secret detail")
-    await client.post(
-        f"/api/v1/appointments/{appointment_id}/confirm",
-        json={"start": chicago("2026-12-07", "09:30")},
-        headers=desk,
-    )
+    await confirm(client, desk, appointment_id, start=chicago("2026-12-07", "09:30"))
     await relay.drain()
 
     assert len(receiver.deliveries) == 2

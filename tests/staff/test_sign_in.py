@@ -14,8 +14,8 @@ from fastapi import FastAPI
 
 from booking.clock import FrozenClock
 from booking.staff.tokens import ALGORITHM, AUDIENCE, ISSUER, signing_key
-from tests.conftest import STAFF_PASSWORD
 from tests.helpers import assert_problem
+from tests.staff.helpers import STAFF_PASSWORD
 
 
 async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
@@ -219,29 +219,19 @@ async def test_the_front_desk_role_cannot_do_admin_things(
 async def test_an_admin_creates_a_clerk_who_can_sign_in(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
-    created = await client.post(
-        "/api/v1/staff",
-        headers=admin,
-        json={
-            "email": "New.Clerk@practice.example",
-            "display_name": "New Clerk",
-            "password": "a long enough password",
-        },
-    )
+    password = "a long enough password"
+
+    async def add_clerk(email: str, display_name: str) -> httpx.Response:
+        account = {"email": email, "display_name": display_name, "password": password}
+        return await client.post("/api/v1/staff", headers=admin, json=account)
+
+    created = await add_clerk("New.Clerk@practice.example", "New Clerk")
     assert created.status_code == 201, created.text
     assert created.json()["email"] == "new.clerk@practice.example"
     assert "password" not in created.text
-    again = await client.post(
-        "/api/v1/staff",
-        headers=admin,
-        json={
-            "email": "new.clerk@practice.example",
-            "display_name": "Twin",
-            "password": "a long enough password",
-        },
-    )
+    again = await add_clerk("new.clerk@practice.example", "Twin")
     assert_problem(again, 409)
-    signed_in = await sign_in(client, "new.clerk@practice.example", "a long enough password")
+    signed_in = await sign_in(client, "new.clerk@practice.example", password)
     assert signed_in.status_code == 200
 
 
@@ -300,27 +290,18 @@ async def test_failures_from_one_client_do_not_stop_the_right_password_from_anot
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.settings(
+    sign_in_failures_per_account="8/15minutes",
+    sign_in_failures_per_account_and_client="5/15minutes",
+)
 async def test_guessing_one_account_from_many_clients_meets_the_account_ceiling(
-    database_url: str, clock: FrozenClock, staff_password_hash: str
+    app: FastAPI, desk_account: Any
 ) -> None:
-    from asgi_lifespan import LifespanManager
-
-    from booking.main import create_app
-    from tests.conftest import add_staff, make_settings
-
-    settings = make_settings(
-        database_url,
-        sign_in_failures_per_account="8/15minutes",
-        sign_in_failures_per_account_and_client="5/15minutes",
-    )
-    app = create_app(settings, clock=clock)
-    async with LifespanManager(app):
-        await add_staff(app, staff_password_hash, email="desk@practice.example")
-        for number in range(4):
-            async with client_at(app, f"203.0.113.{number}") as attacker:
-                for _ in range(2):
-                    await sign_in(attacker, "desk@practice.example", "wrong password!!")
-        async with client_at(app, "198.51.100.1") as owner:
-            response = await sign_in(owner, "desk@practice.example", STAFF_PASSWORD)
+    for number in range(4):
+        async with client_at(app, f"203.0.113.{number}") as attacker:
+            for _ in range(2):
+                await sign_in(attacker, "desk@practice.example", "wrong password!!")
+    async with client_at(app, "198.51.100.1") as owner:
+        response = await sign_in(owner, "desk@practice.example", STAFF_PASSWORD)
     problem = assert_problem(response, 429)
     assert problem["type"] == "/problems/too-many-sign-in-attempts"

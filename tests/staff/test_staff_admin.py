@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 
 from booking.clock import FrozenClock
-from tests.conftest import add_staff
 from tests.helpers import assert_problem
+from tests.staff.helpers import add_staff
 
 
 async def test_an_admin_cannot_deactivate_their_own_account(

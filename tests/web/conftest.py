@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI
-from tests.servers import BOOKING, booking_env, running_servers
+from tests.servers import booking_env, running_servers
+from tests.settings import IN_CI
+from tests.staff.helpers import create_staff_with_cli
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DESK_EMAIL = "clerk@practice.example"
@@ -70,16 +70,14 @@ def slow_form_site(database_url: str, tmp_path: Path, mail_dir: Path) -> Iterato
 
 def _serve(database_url: str, tmp_path: Path, mail_dir: Path, **overrides: str) -> Iterator[str]:
     settings = {"notifier": "file", "mail_dir": str(mail_dir), **overrides}
-    created = subprocess.run(
-        [BOOKING, "staff", "create", DESK_EMAIL, "--name", "Casey Clerk", "--password-stdin"],
-        input=DESK_PASSWORD + "\n",
-        env=booking_env(database_url, **settings),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
+    create_staff_with_cli(
+        booking_env(database_url, **settings),
+        tmp_path,
+        DESK_EMAIL,
+        "--name",
+        "Casey Clerk",
+        password=DESK_PASSWORD,
     )
-    assert created.returncode == 0, created.stderr
     with running_servers(database_url, tmp_path, **settings) as [url]:
         yield url
 

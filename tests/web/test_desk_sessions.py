@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from booking.clock import FrozenClock
-from tests.conftest import STAFF_PASSWORD
 from tests.helpers import create_request
+from tests.staff.helpers import STAFF_PASSWORD
 
 DESK_EMAIL = "desk@practice.example"
 
