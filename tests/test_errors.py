@@ -142,7 +142,7 @@ def test_each_problem_type_has_one_title_and_status_and_the_examples_use_them() 
     but kept its base's slug would give one problem type two meanings."""
     from booking.errors import DomainError
     from booking.main import create_app
-    from tests.conftest import make_settings
+    from tests.settings import make_settings
 
     spec = create_app(make_settings("sqlite:///unused.db")).openapi()  # imports every domain
     kinds, pending = [], [DomainError]
