@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,13 +119,51 @@ class InsertChain:
         ]
         return select(*counts)
 
+    def _sqlite_groups(self) -> list[list[int]]:
+        """Runs of links that can be one INSERT … SELECT … UNION ALL SELECT … on SQLite: the
+        same table and columns, no conflict rule, the same dependency, and at most one
+        condition (so that the count inserted tells which row a condition kept out)."""
+        groups: list[list[int]] = []
+        for index, link in enumerate(self.links):
+            if groups:
+                first = self.links[groups[-1][0]]
+                conditions = sum(self.links[i].when is not None for i in groups[-1])
+                if (
+                    (link.table, link.columns, link.after)
+                    == (first.table, first.columns, first.after)
+                    and not link.conflict
+                    and not first.conflict
+                    and conditions + (link.when is not None) <= 1
+                ):
+                    groups[-1].append(index)
+                    continue
+            groups.append([index])
+        return groups
+
+    def _sqlite_statement(self, group: list[int]) -> Any:
+        if len(group) == 1:
+            return self._insert("sqlite", group[0], self.links[group[0]])
+        first = self.links[group[0]]
+        selects = []
+        for index in group:
+            link = self.links[index]
+            values = [
+                bindparam(self._param(index, name), type_=link.table.c[name].type).label(name)
+                for name in link.columns
+            ]
+            source = select(*values)
+            if link.when is not None:
+                source = source.where(link.when)
+            selects.append(source)
+        return sqlite.insert(first.table).from_select(list(first.columns), union_all(*selects))
+
     def statements(self, dialect: str) -> Any:
         if dialect not in self._statements:
             if dialect == "postgresql":
                 self._statements[dialect] = self._postgresql_statement()
             else:
                 self._statements[dialect] = [
-                    self._insert(dialect, index, link) for index, link in enumerate(self.links)
+                    (group, self._sqlite_statement(group)) for group in self._sqlite_groups()
                 ]
         return self._statements[dialect]
 
@@ -140,7 +179,8 @@ class InsertChain:
 
         ``whole_write``: the chain is everything the request writes, so on PostgreSQL its one
         statement may run without a transaction around it. ``extra`` carries the values of
-        bind parameters used in ``replace_when``.
+        bind parameters used in ``replace_when``. Core statements run on the session's
+        connection: the ORM's execution layer adds nothing to them.
         """
         dialect = session.get_bind().dialect.name
         params: dict[str, Any] = dict(extra or {})
@@ -151,15 +191,21 @@ class InsertChain:
             if whole_write and not session.in_transaction():
                 # One statement is atomic on its own: no BEGIN and COMMIT round trips. The
                 # session stays in autocommit until it closes; only reads may follow.
-                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            counts = (await session.execute(self.statements(dialect), params)).one()
+                options = {"isolation_level": "AUTOCOMMIT"}
+                connection = await session.connection(execution_options=options)
+            else:
+                connection = await session.connection()
+            counts = (await connection.execute(self.statements(dialect), params)).one()
             return [bool(count) for count in counts]
-        inserted: list[bool] = []
-        for index, statement in enumerate(self.statements(dialect)):
-            link = self.links[index]
-            if link.after is not None and not inserted[link.after]:
-                inserted.append(False)
+        connection = await session.connection()
+        inserted = [False] * len(self.links)
+        for group, statement in self.statements(dialect):
+            after = self.links[group[0]].after
+            if after is not None and not inserted[after]:
                 continue
-            result = await session.execute(statement, params)
-            inserted.append(bool(result.rowcount))  # type: ignore[attr-defined]
+            count = (await connection.execute(statement, params)).rowcount
+            for index in group:
+                # A condition that kept its row out is the one row missing from the count.
+                conditional = self.links[index].when is not None
+                inserted[index] = count == len(group) if conditional else count > 0
         return inserted
