@@ -28,51 +28,43 @@ current_request_id: ContextVar[str | None] = ContextVar("booking_request_id", de
 
 class Metrics:
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        self.registry = registry = CollectorRegistry()
         self.requests = Counter(
             "booking_http_requests_total",
             "HTTP requests by method, route template and status.",
             ["method", "route", "status"],
-            registry=self.registry,
+            registry=registry,
         )
         self.latency = Histogram(
             "booking_http_request_duration_seconds",
             "Time to answer, by method and route template.",
             ["method", "route"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-            registry=self.registry,
+            registry=registry,
         )
         # By channel ("api" or "form"), never by reason code: reason codes are health data,
         # and an increment between two scrapes would date one patient's reason.
+        channel_help = "Appointment requests stored, by channel (api or form)."
         self.appointments_created = Counter(
-            "booking_appointment_requests_total",
-            "Appointment requests stored, by channel (api or form).",
-            ["channel"],
-            registry=self.registry,
+            "booking_appointment_requests_total", channel_help, ["channel"], registry=registry
         )
+        limit_help = "Requests refused by a rate limit."
         self.rate_limited = Counter(
-            "booking_rate_limited_total",
-            "Requests refused by a rate limit.",
-            ["limit"],
-            registry=self.registry,
+            "booking_rate_limited_total", limit_help, ["limit"], registry=registry
         )
-        self.spam = Counter(
-            "booking_spam_dropped_total",
-            "Hosted-form submissions dropped as spam (the hidden honeypot field was filled).",
-            registry=self.registry,
+        spam_help = (
+            "Hosted-form submissions dropped as spam (the hidden honeypot field was filled)."
+        )
+        self.spam = Counter("booking_spam_dropped_total", spam_help, registry=registry)
+        skipped_help = (
+            "Request-received emails not sent: the address had its daily cap "
+            "(BOOKING_RECEIPTS_PER_ADDRESS_PER_DAY). The requests themselves were stored."
         )
         self.receipts_skipped = Counter(
-            "booking_receipt_emails_skipped_total",
-            "Request-received emails not sent: the address had its daily cap "
-            "(BOOKING_RECEIPTS_PER_ADDRESS_PER_DAY). The requests themselves were stored.",
-            registry=self.registry,
+            "booking_receipt_emails_skipped_total", skipped_help, registry=registry
         )
-        self.outbox = Gauge(
-            "booking_outbox_messages",
-            "Outbox messages waiting (pending) or given up (dead), read at scrape time.",
-            ["status"],
-            registry=self.registry,
-        )
+        outbox_help = "Outbox messages waiting (pending) or given up (dead), read at scrape time."
+        self.outbox = Gauge("booking_outbox_messages", outbox_help, ["status"], registry=registry)
 
     def appointment_stored(self, channel: str, *, receipt_skipped: bool) -> None:
         """One request stored, through ``api`` or the hosted ``form``."""
