@@ -46,13 +46,7 @@ class Weekday(StrEnum):
 
 WEEKDAYS = list(Weekday)
 
-# "HH:MM", 00:00-23:59, in the practice's time zone.
-ClockTime = Annotated[
-    dt.time,
-    BeforeValidator(lambda value: _clock_time(value)),
-    PlainSerializer(lambda value: f"{value:%H:%M}", return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}),
-]
+_CLOCK_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 def _clock_time(value: object) -> dt.time:
@@ -63,7 +57,13 @@ def _clock_time(value: object) -> dt.time:
     return dt.time(int(value[:2]), int(value[3:]))
 
 
-_CLOCK_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+# "HH:MM", 00:00-23:59, in the practice's time zone.
+ClockTime = Annotated[
+    dt.time,
+    BeforeValidator(_clock_time),
+    PlainSerializer(lambda value: f"{value:%H:%M}", return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}),
+]
 
 
 class WeeklyRangeIn(BaseModel):
