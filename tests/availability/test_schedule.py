@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 import httpx
@@ -12,6 +11,7 @@ from fastapi import FastAPI
 
 from booking.clock import FrozenClock
 from booking.providers.models import DEFAULT_PROVIDER_ID
+from tests.conftest import bearer
 from tests.helpers import assert_problem, chicago, create_request, error_fields
 
 MONDAY, TUESDAY = "2026-12-07", "2026-12-08"
@@ -95,27 +95,31 @@ async def test_one_providers_diary(client: httpx.AsyncClient, admin: dict[str, s
 
 
 async def test_the_day_is_the_practice_day_also_when_the_clocks_change(
-    client: httpx.AsyncClient, desk: dict[str, str], app: FastAPI
+    client: httpx.AsyncClient, app: FastAPI, admin_account: Any, clock: FrozenClock
 ) -> None:
-    """A visit at 23:30 UTC on Monday is on Monday evening in Chicago, not on Tuesday."""
-    # Stored straight (the practice is not open at 17:30): the day's bounds are what is tested.
-    from sqlalchemy import update
-    from sqlmodel import col
-
-    from booking.appointments.models import Appointment
-
-    appointment_id = await book(client, desk, chicago(MONDAY, "09:00"))
-    async with app.state.sessionmaker() as session, session.begin():
-        await session.execute(
-            update(Appointment)
-            .where(col(Appointment.id) == uuid.UUID(appointment_id))
-            .values(
-                start_at=dt.datetime(2026, 12, 7, 23, 30, tzinfo=dt.UTC),
-                end_at=dt.datetime(2026, 12, 8, 0, 0, tzinfo=dt.UTC),
-            )
+    """Sunday 1 November 2026 is 25 hours long in Chicago: from 05:00 UTC to 06:00 UTC the
+    next day. Its first and last visits are in it, and only in it."""
+    ids = [await create_request(client) for _ in range(3)]  # while the clock says November 30
+    clock.advance(dt.datetime(2026, 10, 25, 12, tzinfo=dt.UTC) - clock.now())
+    admin = bearer(app, admin_account)
+    weekly = [{"weekday": day, "start": "00:00", "end": "23:59"} for day in ("sat", "sun", "mon")]
+    hours = f"/api/v1/providers/{DEFAULT_PROVIDER_ID}/hours"
+    assert (await client.put(hours, json={"weekly": weekly}, headers=admin)).status_code == 200
+    starts = ["2026-11-01T00:30:00-05:00", "2026-11-01T23:00:00-06:00", "2026-11-02T00:00:00-06:00"]
+    for appointment_id, start in zip(ids, starts, strict=True):
+        response = await client.post(
+            f"/api/v1/appointments/{appointment_id}/confirm",
+            json={"start": start, "duration_minutes": 30},
+            headers=admin,
         )
-    assert len(await schedule(client, desk, date=MONDAY)) == 1
-    assert await schedule(client, desk, date=TUESDAY) == []
+        assert response.status_code == 200, response.text
+
+    sunday = await schedule(client, admin, date="2026-11-01")
+    assert [visit["start"] for visit in sunday] == starts[:2]
+    monday = await schedule(client, admin, date="2026-11-02")
+    assert [visit["start"] for visit in monday] == starts[2:]
+    saturday = await schedule(client, admin, date="2026-10-31", days=3)
+    assert [visit["start"] for visit in saturday] == starts
 
 
 @pytest.mark.parametrize(
