@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from booking.providers import service as providers
 from booking.providers.models import DEFAULT_PROVIDER_ID
 from tests.helpers import assert_problem, chicago, create_request, error_fields
 
@@ -195,3 +199,31 @@ async def test_bad_time_off_is_a_422(
     client: httpx.AsyncClient, admin: dict[str, str], body: dict[str, Any], field: str
 ) -> None:
     assert error_fields(await client.post(TIME_OFF, json=body, headers=admin)) == {field}
+
+
+async def test_a_confirm_waits_for_a_change_of_hours_in_flight_and_then_reads_it(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str]
+) -> None:
+    """Hours and time off are read under the provider's row lock: a confirm that arrives while
+    an admin's time off is being written waits for it, and then refuses the time. (Without the
+    lock, PostgreSQL would let it read the hours from before and book inside the time off.)"""
+    appointment_id = await create_request(client)
+    async with app.state.sessionmaker() as session, session.begin():
+        await providers.add_time_off(
+            session,
+            provider_id=DEFAULT_PROVIDER_ID,
+            start_at=dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC),  # 09:00 in Chicago
+            end_at=dt.datetime(2026, 12, 7, 16, 0, tzinfo=dt.UTC),
+            reason=None,
+            now=app.state.clock.now(),
+        )
+        confirming = asyncio.create_task(
+            client.post(
+                f"/api/v1/appointments/{appointment_id}/confirm",
+                json={"start": chicago(DAY, "09:00"), "duration_minutes": 30},
+                headers=desk,
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not confirming.done()
+    outside_working_hours(await confirming)

@@ -489,8 +489,10 @@ async def check_working_time(
     """The visit fits inside one of the provider's working periods of its day (their template,
     or the practice's opening hours; never on a closed date) and in none of their time off.
 
-    Read in the caller's transaction, with the overlap check.
+    Read in the caller's transaction, with the overlap check, after taking the provider's
+    diary FOR SHARE (``providers.lock_diary``): hours and time off cannot change under it.
     """
+    await providers.lock_diary(session, provider_id, to_change_hours=False)
     day = start_at.astimezone(settings.timezone).date()
     template = (await providers.weekly_templates(session, [provider_id], settings))[provider_id]
     periods = providers.working_periods(template, day, settings)

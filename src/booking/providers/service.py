@@ -42,6 +42,30 @@ async def get_provider(session: AsyncSession, provider_id: uuid.UUID) -> Provide
     return provider
 
 
+async def lock_diary(
+    session: AsyncSession, provider_id: uuid.UUID, *, to_change_hours: bool
+) -> bool:
+    """Order a change of the provider's hours against the bookings checked against them.
+
+    A booking takes the provider's row FOR SHARE (bookings do not wait for each other); a change
+    of hours or time off takes it FOR UPDATE, and so waits for the bookings in flight and makes
+    the next ones wait and then read the new hours. Without it, time off added while a clerk
+    confirms could commit beside a visit inside it. (SQLite serializes writers anyway.)
+    Returns whether the provider exists.
+    """
+    statement = (
+        select(col(Provider.id))
+        .where(col(Provider.id) == provider_id)
+        .with_for_update(read=not to_change_hours)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def _lock_for_change(session: AsyncSession, provider_id: uuid.UUID) -> None:
+    if not await lock_diary(session, provider_id, to_change_hours=True):
+        raise NotFound("No provider with this id.")
+
+
 async def choose_provider(session: AsyncSession, provider_id: uuid.UUID | None) -> Provider:
     """The provider asked for, or the only active one when none is named."""
     if provider_id is not None:
@@ -185,7 +209,7 @@ async def replace_weekly_hours(
 
     The schema refuses overlapping ranges; this checks again for callers other than the API.
     """
-    await get_provider(session, provider_id)
+    await _lock_for_change(session, provider_id)
     if overlapping_ranges(ranges):
         raise RequestInvalid([FieldError("weekly", "ranges on the same day may not overlap")])
     await session.execute(delete(WorkingHours).where(col(WorkingHours.provider_id) == provider_id))
@@ -206,7 +230,7 @@ async def add_time_off(
     now: dt.datetime,
 ) -> TimeOff:
     """Time off blocks new visits; visits already confirmed in it stay (the desk moves them)."""
-    await get_provider(session, provider_id)
+    await _lock_for_change(session, provider_id)
     time_off = TimeOff(
         provider_id=provider_id,
         start_at=start_at.astimezone(dt.UTC),
