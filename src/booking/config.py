@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     closed_dates: Annotated[list[dt.date], NoDecode] = []
     booking_horizon_days: int = Field(default=90, ge=1, le=730)
     opening_hours: str = "08:00-17:00"
+    # The grid free times are offered on, and the gap kept free between two visits.
+    slot_minutes: int = Field(default=15, ge=5, le=240)
+    visit_buffer_minutes: int = Field(default=0, ge=0, le=240)
     default_phone_region: str = "US"
     emergency_number: str = "911"
     crisis_line: str = "the 988 Suicide & Crisis Lifeline (call or text 988)"

@@ -20,6 +20,8 @@ from booking.api_docs import install_api_docs
 from booking.appointments.routes import desk_router as appointments_desk_router
 from booking.appointments.routes import public_router as appointments_public_router
 from booking.appointments.schemas import AppointmentCreate
+from booking.availability.routes import desk_router as availability_desk_router
+from booking.availability.routes import router as availability_router
 from booking.clock import Clock, SystemClock
 from booking.config import Settings, load_settings, resolve_secret_key
 from booking.db import create_engine, create_sessionmaker
@@ -114,6 +116,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(staff_router)
     app.include_router(appointments_desk_router)
     app.include_router(providers_router)
+    app.include_router(availability_router)
+    app.include_router(availability_desk_router)
     app.include_router(manage_router)
     declare_webhooks(app)
 

@@ -5,7 +5,7 @@ from booking.db import metadata
 from booking.idempotency.models import IdempotencyRecord
 from booking.manage.models import ManageToken
 from booking.notifications.models import OutboxMessage
-from booking.providers.models import Provider
+from booking.providers.models import Provider, TimeOff, WorkingHours
 from booking.staff.models import DeskSession, StaffAccount
 
 __all__ = [
@@ -17,5 +17,7 @@ __all__ = [
     "OutboxMessage",
     "Provider",
     "StaffAccount",
+    "TimeOff",
+    "WorkingHours",
     "metadata",
 ]

@@ -74,12 +74,8 @@ async def test_the_detail_has_everything_and_an_etag(
     [
         ("2026-12-07T09:00:00", "timezone"),
         (chicago("2026-11-30", "08:30"), "future"),  # the clock says 09:00 that day
-        (chicago("2026-12-05", "10:00"), "closed"),  # Saturday
-        (chicago("2026-12-25", "10:00"), "closed"),  # holiday
-        (chicago(DAY, "07:30"), "opening hours"),
-        (chicago(DAY, "16:45"), "opening hours"),  # 30 minutes would end after 17:00
     ],
-    ids=["naive", "past", "saturday", "holiday", "before opening", "past closing"],
+    ids=["naive", "past"],
 )
 async def test_a_start_outside_the_rules_is_a_422_naming_start(
     client: httpx.AsyncClient, desk: dict[str, str], start: str, message: str
@@ -88,6 +84,27 @@ async def test_a_start_outside_the_rules_is_a_422_naming_start(
     response = await confirm(client, desk, appointment_id, start=start)
     assert error_fields(response) == {"start"}
     assert message in response.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [
+        (chicago("2026-12-05", "10:00"), "do not work that day"),  # Saturday
+        (chicago("2026-12-25", "10:00"), "do not work that day"),  # holiday
+        (chicago(DAY, "07:30"), "08:00-17:00"),
+        (chicago(DAY, "16:45"), "08:00-17:00"),  # 30 minutes would end after 17:00
+    ],
+    ids=["saturday", "holiday", "before opening", "past closing"],
+)
+async def test_a_start_outside_opening_hours_is_a_409_outside_working_hours(
+    client: httpx.AsyncClient, desk: dict[str, str], start: str, message: str
+) -> None:
+    """A provider without hours of their own works the practice's opening hours."""
+    appointment_id = await create_request(client)
+    response = await confirm(client, desk, appointment_id, start=start)
+    problem = assert_problem(response, 409)
+    assert problem["type"] == "/problems/outside-working-hours"
+    assert message in problem["detail"]
 
 
 async def test_an_overlapping_visit_is_a_409_slot_taken_and_back_to_back_is_fine(

@@ -23,6 +23,11 @@ class SlotTaken(
 ): ...
 
 
+class OutsideWorkingHours(
+    Conflict, slug="outside-working-hours", title="The provider does not work at that time"
+): ...
+
+
 class VisitNotStarted(
     Conflict, slug="visit-not-started", title="The visit has not started yet"
 ): ...

@@ -101,9 +101,10 @@ TRANSITIONS: dict[Action, Transition] = {
             patient_email="confirmed", webhook_event="appointment.confirmed",
             operation_id="confirmAppointment", summary="Confirm a request with a time",
             description="Book the visit: `requested` → `confirmed`. The time must be in the "
-            "future and inside\nopening hours; the duration defaults from the reason code. 409 "
-            "`slot-taken` when it\noverlaps another confirmed visit of the same provider "
-            "(back-to-back is fine).",
+            "future (422 otherwise);\nthe duration defaults from the reason code. 409 "
+            "`outside-working-hours` when the visit\ndoes not fit the provider's working hours "
+            "or falls in their time off; 409 `slot-taken`\nwhen it overlaps another confirmed "
+            "visit of the same provider (back-to-back is fine).",
         ),
         Transition(
             Action.reschedule, "rescheduled", _from(_CONFIRMED), _CONFIRMED, Visit.books,

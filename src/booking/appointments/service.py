@@ -25,6 +25,7 @@ from sqlmodel import col
 from booking.appointments.errors import (
     AppointmentNotFound,
     InvalidTransition,
+    OutsideWorkingHours,
     PreconditionFailed,
     SlotTaken,
     VisitNotStarted,
@@ -368,13 +369,16 @@ async def perform(
     appointment.version += 1
     appointment.updated_at = ctx.now
     _record(session, appointment, transition.event, from_status, ctx, change)
+    # Read before the flush: a failed flush leaves the row unreadable until the rollback.
+    visit = (appointment.start_at, appointment.end_at)
     try:
         await session.flush()
     except IntegrityError as error:
         if "no_overlapping_visits" in str(error.orig):
-            raise SlotTaken(
-                "Another confirmed visit of this provider overlaps that time."
-            ) from None
+            start_at, end_at = visit
+            assert start_at is not None
+            assert end_at is not None
+            raise SlotTaken(_slot_taken_detail(start_at, end_at, ctx.settings)) from None
         raise
     return appointment
 
@@ -447,6 +451,7 @@ async def _book(
     start_at = start.astimezone(dt.UTC)
     end_at = start_at + dt.timedelta(minutes=minutes)
     check_visit_time(start_at, end_at, ctx.settings, ctx.now)
+    await check_working_time(session, provider_id, start_at, end_at, ctx.settings)
     # A friendly answer first; the constraint (or trigger) is the guarantee under concurrency.
     clash = (
         select(col(Appointment.id))
@@ -460,7 +465,7 @@ async def _book(
         .limit(1)
     )
     if (await session.execute(clash)).first() is not None:
-        raise SlotTaken("Another confirmed visit of this provider overlaps that time.")
+        raise SlotTaken(_slot_taken_detail(start_at, end_at, ctx.settings))
     appointment.provider_id = provider_id
     appointment.start_at = start_at
     appointment.end_at = end_at
@@ -469,30 +474,56 @@ async def _book(
 def check_visit_time(
     start_at: dt.datetime, end_at: dt.datetime, settings: Settings, now: dt.datetime
 ) -> None:
-    """A visit starts in the future, on an open day, and fits inside opening hours."""
-    zone = settings.timezone
-    local_start = start_at.astimezone(zone)
-    local_end = end_at.astimezone(zone)
-    opens, closes = settings.opening_times
-    problem = None
+    """A visit starts in the future (whether its provider works then: check_working_time)."""
     if start_at <= now:
-        problem = "must be in the future"
-    elif (
-        local_start.weekday() not in settings.open_weekday_numbers
-        or local_start.date() in settings.closed_dates
-    ):
-        problem = "the practice is closed on that day"
-    elif (
-        local_start.time() < opens
-        or local_end.date() != local_start.date()
-        or local_end.time() > closes
-    ):
-        problem = (
-            f"the visit must fit within opening hours, {opens:%H:%M}-{closes:%H:%M} "
-            f"{settings.practice_timezone}"
+        raise RequestInvalid([FieldError("start", "must be in the future")])
+
+
+async def check_working_time(
+    session: AsyncSession,
+    provider_id: uuid.UUID,
+    start_at: dt.datetime,
+    end_at: dt.datetime,
+    settings: Settings,
+) -> None:
+    """The visit fits inside one of the provider's working periods of its day (their template,
+    or the practice's opening hours; never on a closed date) and in none of their time off.
+
+    Read in the caller's transaction, with the overlap check, after taking the provider's
+    diary FOR SHARE (``providers.lock_diary``): hours and time off cannot change under it.
+    """
+    await providers.lock_diary(session, provider_id, to_change_hours=False)
+    day = start_at.astimezone(settings.timezone).date()
+    template = (await providers.weekly_templates(session, [provider_id], settings))[provider_id]
+    periods = providers.working_periods(template, day, settings)
+    when = _describe_time(start_at, end_at, settings)
+    if not any(begins <= start_at and end_at <= ends for begins, ends in periods):
+        zone = settings.timezone
+        hours = ", ".join(
+            f"{begins.astimezone(zone):%H:%M}-{ends.astimezone(zone):%H:%M}"
+            for begins, ends in periods
         )
-    if problem:
-        raise RequestInvalid([FieldError("start", problem)])
+        raise OutsideWorkingHours(
+            f"{when} is outside this provider's working hours "
+            f"({f'that day: {hours}' if hours else 'they do not work that day'})."
+        )
+    time_off = await providers.time_off_between(session, [provider_id], start_at, end_at)
+    if time_off[provider_id]:
+        raise OutsideWorkingHours(f"{when} falls in this provider's time off.")
+
+
+def _describe_time(start_at: dt.datetime, end_at: dt.datetime, settings: Settings) -> str:
+    """A visit's time as the desk reads it (no patient data: this goes into problem details)."""
+    zone = settings.timezone
+    start, end = start_at.astimezone(zone), end_at.astimezone(zone)
+    return f"{start:%A %-d %B %Y, %H:%M}-{end:%H:%M} ({settings.practice_timezone})"
+
+
+def _slot_taken_detail(start_at: dt.datetime, end_at: dt.datetime, settings: Settings) -> str:
+    return (
+        "Another confirmed visit of this provider overlaps "
+        f"{_describe_time(start_at, end_at, settings)}."
+    )
 
 
 def _record(

@@ -1,12 +1,27 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+import datetime as dt
+import uuid
 
+from fastapi import APIRouter, Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from booking.config import Settings
 from booking.db import SessionDep
-from booking.dependencies import ClockDep, require_json_body
+from booking.dependencies import ClockDep, SettingsDep, require_json_body
 from booking.errors import problem_responses
 from booking.providers import service as providers
-from booking.providers.schemas import ProviderCreate, ProviderOut
+from booking.providers.models import TimeOff
+from booking.providers.schemas import (
+    ProviderCreate,
+    ProviderHoursOut,
+    ProviderOut,
+    TimeOffIn,
+    TimeOffOut,
+    WeeklyHoursIn,
+    WeeklyRangeOut,
+)
 from booking.staff.dependencies import AdminStaff, CurrentStaff
 
 router = APIRouter(prefix="/api/v1", tags=["providers"])
@@ -38,3 +53,113 @@ async def add_provider(
     """Once a practice has two providers, confirming a visit names one (`provider_id`)."""
     provider = await providers.add_provider(session, name=body.name, now=clock.now())
     return ProviderOut.model_validate(provider, from_attributes=True)
+
+
+@router.get(
+    "/providers/{provider_id}/hours",
+    operation_id="getProviderHours",
+    summary="A provider's working hours and time off",
+    responses=problem_responses(401, 404, 422, 500),
+)
+async def get_provider_hours(
+    provider_id: uuid.UUID,
+    _staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> ProviderHoursOut:
+    """The weekly template (times of day in the practice's time zone) and the time off that has
+    not ended yet. A provider without a template of their own works the practice's opening
+    hours on its open days (`uses_practice_hours`); the practice's closed dates close everyone."""
+    return await _hours_out(session, provider_id, settings, clock.now())
+
+
+@router.put(
+    "/providers/{provider_id}/hours",
+    operation_id="replaceProviderHours",
+    summary="Replace a provider's weekly hours (admin)",
+    dependencies=[Depends(require_json_body)],
+    responses=problem_responses(401, 403, 404, 415, 422, 500),
+)
+async def replace_provider_hours(
+    provider_id: uuid.UUID,
+    body: WeeklyHoursIn,
+    _admin: AdminStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> ProviderHoursOut:
+    """Several ranges per weekday make a break (08:00-12:00 and 13:00-17:00); ranges of one day
+    may touch but not overlap (422). An empty `weekly` returns the provider to the practice's
+    opening hours. Visits already confirmed stay where they are."""
+    await providers.replace_weekly_hours(
+        session, provider_id=provider_id, ranges=[r.as_range() for r in body.weekly]
+    )
+    return await _hours_out(session, provider_id, settings, clock.now())
+
+
+@router.post(
+    "/providers/{provider_id}/time-off",
+    status_code=201,
+    operation_id="addProviderTimeOff",
+    summary="Add time off for a provider (admin)",
+    dependencies=[Depends(require_json_body)],
+    responses=problem_responses(401, 403, 404, 415, 422, 500),
+)
+async def add_provider_time_off(
+    provider_id: uuid.UUID,
+    body: TimeOffIn,
+    _admin: AdminStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> TimeOffOut:
+    """From `start` to `end` (timezone-aware) no visit can be confirmed or moved into this
+    provider's diary (409 `outside-working-hours`), and no free time is offered. Visits already
+    confirmed in it stay: the desk moves them."""
+    time_off = await providers.add_time_off(
+        session,
+        provider_id=provider_id,
+        start_at=body.start,
+        end_at=body.end,
+        reason=body.reason,
+        now=clock.now(),
+    )
+    return _time_off_out(time_off, settings)
+
+
+@router.delete(
+    "/providers/{provider_id}/time-off/{time_off_id}",
+    status_code=204,
+    operation_id="removeProviderTimeOff",
+    summary="Remove time off (admin)",
+    responses=problem_responses(401, 403, 404, 422, 500),
+)
+async def remove_provider_time_off(
+    provider_id: uuid.UUID, time_off_id: uuid.UUID, _admin: AdminStaff, session: SessionDep
+) -> Response:
+    """The time becomes bookable again (within the provider's hours)."""
+    await providers.remove_time_off(session, provider_id=provider_id, time_off_id=time_off_id)
+    return Response(status_code=204)
+
+
+async def _hours_out(
+    session: AsyncSession, provider_id: uuid.UUID, settings: Settings, now: dt.datetime
+) -> ProviderHoursOut:
+    hours = await providers.get_hours(session, provider_id=provider_id, settings=settings, now=now)
+    return ProviderHoursOut(
+        weekly=[WeeklyRangeOut.of(weekly) for weekly in hours.weekly],
+        uses_practice_hours=hours.uses_practice_hours,
+        time_off=[_time_off_out(time_off, settings) for time_off in hours.time_off],
+    )
+
+
+def _time_off_out(time_off: TimeOff, settings: Settings) -> TimeOffOut:
+    """Times in the practice's zone, with its offset."""
+    zone = settings.timezone
+    return TimeOffOut(
+        id=time_off.id,
+        start=time_off.start_at.astimezone(zone),
+        end=time_off.end_at.astimezone(zone),
+        reason=time_off.reason,
+    )

@@ -1,14 +1,26 @@
+"""Providers, their weekly working hours and their time off.
+
+A provider with no template rows works the practice's opening hours (BOOKING_OPENING_HOURS) on
+its open weekdays (BOOKING_OPEN_WEEKDAYS); BOOKING_CLOSED_DATES close everyone. The calendar
+arithmetic (``working_periods``) is pure, so that availability can run it for a month of days
+on rows read in one query.
+"""
+
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking.config import Settings
 from booking.errors import FieldError, NotFound, RequestInvalid
-from booking.providers.models import Provider
+from booking.providers.models import Provider, TimeOff, WorkingHours
 
 
 async def list_providers(session: AsyncSession) -> list[Provider]:
@@ -30,6 +42,30 @@ async def get_provider(session: AsyncSession, provider_id: uuid.UUID) -> Provide
     return provider
 
 
+async def lock_diary(
+    session: AsyncSession, provider_id: uuid.UUID, *, to_change_hours: bool
+) -> bool:
+    """Order a change of the provider's hours against the bookings checked against them.
+
+    A booking takes the provider's row FOR SHARE (bookings do not wait for each other); a change
+    of hours or time off takes it FOR UPDATE, and so waits for the bookings in flight and makes
+    the next ones wait and then read the new hours. Without it, time off added while a clerk
+    confirms could commit beside a visit inside it. (SQLite serializes writers anyway.)
+    Returns whether the provider exists.
+    """
+    statement = (
+        select(col(Provider.id))
+        .where(col(Provider.id) == provider_id)
+        .with_for_update(read=not to_change_hours)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def _lock_for_change(session: AsyncSession, provider_id: uuid.UUID) -> None:
+    if not await lock_diary(session, provider_id, to_change_hours=True):
+        raise NotFound("No provider with this id.")
+
+
 async def choose_provider(session: AsyncSession, provider_id: uuid.UUID | None) -> Provider:
     """The provider asked for, or the only active one when none is named."""
     if provider_id is not None:
@@ -43,3 +79,175 @@ async def choose_provider(session: AsyncSession, provider_id: uuid.UUID | None) 
             [FieldError("provider_id", "is required when the practice has several providers")]
         )
     return active[0]
+
+
+# --- working hours -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class WeeklyRange:
+    """One range of a weekly template, in the practice's wall-clock time."""
+
+    weekday: int  # 0 = Monday
+    start: dt.time
+    end: dt.time
+
+
+Interval = tuple[dt.datetime, dt.datetime]  # [start, end), aware UTC
+
+
+def practice_template(settings: Settings) -> list[WeeklyRange]:
+    opens, closes = settings.opening_times
+    return [WeeklyRange(day, opens, closes) for day in sorted(settings.open_weekday_numbers)]
+
+
+async def weekly_templates(
+    session: AsyncSession, provider_ids: Sequence[uuid.UUID], settings: Settings
+) -> dict[uuid.UUID, list[WeeklyRange]]:
+    """Each provider's template, in one query; the practice's hours for those without one."""
+    statement = select(
+        col(WorkingHours.provider_id),
+        col(WorkingHours.weekday),
+        col(WorkingHours.start_time),
+        col(WorkingHours.end_time),
+    ).where(col(WorkingHours.provider_id).in_(list(provider_ids)))
+    found: dict[uuid.UUID, list[WeeklyRange]] = {}
+    for provider_id, weekday, start, end in await session.execute(statement):
+        found.setdefault(provider_id, []).append(WeeklyRange(weekday, start, end))
+    default = practice_template(settings)
+    return {pid: sorted(found[pid]) if pid in found else default for pid in provider_ids}
+
+
+async def time_off_between(
+    session: AsyncSession,
+    provider_ids: Sequence[uuid.UUID],
+    start_at: dt.datetime,
+    end_at: dt.datetime,
+) -> dict[uuid.UUID, list[Interval]]:
+    """Each provider's time off overlapping [start_at, end_at), in one query, by start."""
+    statement = (
+        select(col(TimeOff.provider_id), col(TimeOff.start_at), col(TimeOff.end_at))
+        .where(
+            col(TimeOff.provider_id).in_(list(provider_ids)),
+            col(TimeOff.start_at) < end_at,
+            col(TimeOff.end_at) > start_at,
+        )
+        .order_by(col(TimeOff.start_at))
+    )
+    found: dict[uuid.UUID, list[Interval]] = {pid: [] for pid in provider_ids}
+    for provider_id, starts, ends in await session.execute(statement):
+        found[provider_id].append((starts, ends))
+    return found
+
+
+def working_periods(
+    template: Iterable[WeeklyRange], day: dt.date, settings: Settings
+) -> list[Interval]:
+    """The provider's working time on one practice-local day, in UTC: touching ranges merged,
+    nothing on a closed date. Wall-clock times become instants on that day's UTC offset, so a
+    day on which the clocks change keeps its 08:00-17:00."""
+    if day in settings.closed_dates:
+        return []
+    zone = settings.timezone
+    periods: list[Interval] = []
+    for weekly in sorted(r for r in template if r.weekday == day.weekday()):
+        start = dt.datetime.combine(day, weekly.start, tzinfo=zone).astimezone(dt.UTC)
+        end = dt.datetime.combine(day, weekly.end, tzinfo=zone).astimezone(dt.UTC)
+        if periods and start <= periods[-1][1]:
+            periods[-1] = (periods[-1][0], max(end, periods[-1][1]))
+        else:
+            periods.append((start, end))
+    return periods
+
+
+def overlapping_ranges(ranges: Iterable[WeeklyRange]) -> list[tuple[WeeklyRange, WeeklyRange]]:
+    """Pairs of ranges on the same weekday that overlap (touching is fine: 08-12 and 12-17)."""
+    clashes: list[tuple[WeeklyRange, WeeklyRange]] = []
+    by_day: dict[int, list[WeeklyRange]] = {}
+    for weekly in ranges:
+        by_day.setdefault(weekly.weekday, []).append(weekly)
+    for day_ranges in by_day.values():
+        ordered = sorted(day_ranges)
+        clashes.extend(
+            (before, after)
+            for before, after in itertools.pairwise(ordered)
+            if after.start < before.end
+        )
+    return clashes
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderHours:
+    weekly: list[WeeklyRange]
+    uses_practice_hours: bool
+    time_off: list[TimeOff]
+
+
+async def get_hours(
+    session: AsyncSession, *, provider_id: uuid.UUID, settings: Settings, now: dt.datetime
+) -> ProviderHours:
+    """The template in force (the practice's when the provider has none) and the time off
+    that has not ended yet."""
+    await get_provider(session, provider_id)
+    stored = await session.execute(
+        select(col(WorkingHours.id)).where(col(WorkingHours.provider_id) == provider_id).limit(1)
+    )
+    uses_practice_hours = stored.first() is None
+    weekly = (await weekly_templates(session, [provider_id], settings))[provider_id]
+    time_off = await session.execute(
+        select(TimeOff)
+        .where(col(TimeOff.provider_id) == provider_id, col(TimeOff.end_at) > now)
+        .order_by(col(TimeOff.start_at), col(TimeOff.id))
+    )
+    return ProviderHours(weekly, uses_practice_hours, list(time_off.scalars()))
+
+
+async def replace_weekly_hours(
+    session: AsyncSession, *, provider_id: uuid.UUID, ranges: Sequence[WeeklyRange]
+) -> None:
+    """Replace the provider's template. An empty one means: the practice's opening hours.
+
+    The schema refuses overlapping ranges; this checks again for callers other than the API.
+    """
+    await _lock_for_change(session, provider_id)
+    if overlapping_ranges(ranges):
+        raise RequestInvalid([FieldError("weekly", "ranges on the same day may not overlap")])
+    await session.execute(delete(WorkingHours).where(col(WorkingHours.provider_id) == provider_id))
+    session.add_all(
+        WorkingHours(provider_id=provider_id, weekday=r.weekday, start_time=r.start, end_time=r.end)
+        for r in ranges
+    )
+    await session.flush()
+
+
+async def add_time_off(
+    session: AsyncSession,
+    *,
+    provider_id: uuid.UUID,
+    start_at: dt.datetime,
+    end_at: dt.datetime,
+    reason: str | None,
+    now: dt.datetime,
+) -> TimeOff:
+    """Time off blocks new visits; visits already confirmed in it stay (the desk moves them)."""
+    await _lock_for_change(session, provider_id)
+    time_off = TimeOff(
+        provider_id=provider_id,
+        start_at=start_at.astimezone(dt.UTC),
+        end_at=end_at.astimezone(dt.UTC),
+        reason=reason,
+        created_at=now,
+    )
+    session.add(time_off)
+    await session.flush()
+    return time_off
+
+
+async def remove_time_off(
+    session: AsyncSession, *, provider_id: uuid.UUID, time_off_id: uuid.UUID
+) -> None:
+    time_off = await session.get(TimeOff, time_off_id)
+    if time_off is None or time_off.provider_id != provider_id:
+        raise NotFound("This provider has no time off with this id.")
+    await session.delete(time_off)
+    await session.flush()

@@ -1,0 +1,1 @@
+"""Free times in the providers' diaries: availability, suggestions for a request, the schedule."""

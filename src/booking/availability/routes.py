@@ -1,0 +1,190 @@
+"""Free times, suggestions for a request and the schedule: parse, call the service, return.
+
+The bodies are written with orjson straight from the service's rows (the documented models
+describe them; tests hold the answers to them): a month of free times is a thousand slots.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from booking.appointments.schemas import VISIT_MINUTES
+from booking.availability import service as availability
+from booking.availability.schemas import AvailabilityOut, ScheduleOut, SuggestionsOut
+from booking.db import SessionDep
+from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
+from booking.errors import problem_responses
+from booking.staff.dependencies import CurrentStaff
+from booking.values import IsoDate
+
+router = APIRouter(prefix="/api/v1", tags=["availability"])
+# The schedule names patients: never kept by a browser or a proxy.
+desk_router = APIRouter(
+    prefix="/api/v1",
+    tags=["availability"],
+    dependencies=[Depends(no_store)],
+    responses=NO_STORE_RESPONSES,
+)
+
+
+def _json(body: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.get(
+    "/availability",
+    operation_id="listFreeSlots",
+    summary="Free times in the providers' diaries",
+    response_model=AvailabilityOut,
+    responses=problem_responses(401, 422, 500),
+)
+async def list_free_slots(
+    _staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    first_day: Annotated[
+        IsoDate, Query(alias="from", description="First day (practice-local), included.")
+    ],
+    last_day: Annotated[
+        IsoDate,
+        Query(
+            alias="to",
+            description=f"Last day, included; at most {availability.MAX_RANGE_DAYS} days after "
+            "`from`.",
+        ),
+    ],
+    duration_minutes: Annotated[
+        int, Query(ge=VISIT_MINUTES[0], le=VISIT_MINUTES[1], description="The visit's length.")
+    ],
+    provider_id: Annotated[
+        uuid.UUID | None, Query(description="One provider; all active ones when left out.")
+    ] = None,
+) -> Response:
+    """Start times on the slot grid (`BOOKING_SLOT_MINUTES` from the start of each working
+    period) at which a visit of `duration_minutes` fits inside the provider's working hours,
+    outside their time off and their confirmed visits (kept `BOOKING_VISIT_BUFFER_MINUTES`
+    apart), and after now. Times are in the practice's time zone, with its offset (which changes
+    with daylight saving time)."""
+    slots = await availability.availability(
+        session,
+        first_day=first_day,
+        last_day=last_day,
+        duration_minutes=duration_minutes,
+        provider_id=provider_id,
+        settings=settings,
+        now=clock.now(),
+    )
+    zone = settings.timezone
+    return _json(
+        {
+            "slots": [
+                {
+                    "provider_id": str(slot.provider_id),
+                    "start": slot.start_at.astimezone(zone).isoformat(),
+                    "end": slot.end_at.astimezone(zone).isoformat(),
+                }
+                for slot in slots
+            ]
+        }
+    )
+
+
+@router.get(
+    "/appointments/{appointment_id}/suggestions",
+    operation_id="suggestSlots",
+    summary="Free times inside the patient's preferred windows",
+    response_model=SuggestionsOut,
+    responses=problem_responses(401, 404, 409, 422, 500),
+)
+async def suggest_slots(
+    appointment_id: uuid.UUID,
+    _staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    limit: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> Response:
+    """Free times for the request's visit (the reason's default length; a confirmed visit keeps
+    its length and provider) inside its `preferred_windows`: morning starts before 12:00
+    practice time, afternoon at 12:00 or later, any is the whole day. Earliest first, spread
+    over the windows. When none has room, the first free times after the last preferred day,
+    with `window_index` null. 409 for a request that can no longer be booked."""
+    found = await availability.suggestions(
+        session,
+        appointment_id=appointment_id,
+        limit=limit,
+        settings=settings,
+        now=clock.now(),
+    )
+    zone = settings.timezone
+    return _json(
+        {
+            "slots": [
+                {
+                    "provider_id": str(s.slot.provider_id),
+                    "start": s.slot.start_at.astimezone(zone).isoformat(),
+                    "end": s.slot.end_at.astimezone(zone).isoformat(),
+                    "window_index": s.window_index,
+                }
+                for s in found
+            ]
+        }
+    )
+
+
+@desk_router.get(
+    "/schedule",
+    operation_id="getSchedule",
+    summary="The visits of one to seven days",
+    response_model=ScheduleOut,
+    responses=problem_responses(401, 422, 500),
+)
+async def get_schedule(
+    _staff: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    first_day: Annotated[
+        IsoDate, Query(alias="date", description="The first day (practice-local).")
+    ],
+    days: Annotated[int, Query(ge=1, le=availability.MAX_SCHEDULE_DAYS)] = 1,
+    provider_id: Annotated[
+        uuid.UUID | None, Query(description="One provider's diary; everyone's when left out.")
+    ] = None,
+) -> Response:
+    """The diary: visits starting on these days (confirmed, and completed or no-show once
+    held), in time order, with the patient's name, the reason code and the urgent flag. Times
+    in the practice's time zone."""
+    rows = await availability.schedule(
+        session, first_day=first_day, days=days, provider_id=provider_id, settings=settings
+    )
+    zone = settings.timezone
+    return _json(
+        {
+            "visits": [
+                {
+                    "appointment_id": str(row["id"]),
+                    "reference": row["reference"],
+                    "provider_id": str(row["provider_id"]),
+                    "start": _local(row["start_at"], zone),
+                    "end": _local(row["end_at"], zone),
+                    "status": row["status"],
+                    "first_name": row["first_name"],
+                    "last_name": row["last_name"],
+                    "reason_code": row["reason_code"],
+                    "is_urgent": row["is_urgent"],
+                }
+                for row in rows
+            ]
+        }
+    )
+
+
+def _local(moment: dt.datetime, zone: dt.tzinfo) -> str:
+    return moment.astimezone(zone).isoformat()

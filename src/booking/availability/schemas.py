@@ -1,0 +1,118 @@
+"""What availability, suggestions and the schedule answer (times in the practice's zone)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from booking.appointments.models import AppointmentStatus
+from booking.appointments.reasons import ReasonCode
+
+_PROVIDER = "00000000-0000-4000-8000-000000000001"
+
+
+class SlotOut(BaseModel):
+    provider_id: uuid.UUID
+    start: dt.datetime
+    end: dt.datetime
+
+
+class AvailabilityOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "slots": [
+                        {
+                            "provider_id": _PROVIDER,
+                            "start": "2026-12-07T08:00:00-06:00",
+                            "end": "2026-12-07T08:30:00-06:00",
+                        },
+                        {
+                            "provider_id": _PROVIDER,
+                            "start": "2026-12-07T08:15:00-06:00",
+                            "end": "2026-12-07T08:45:00-06:00",
+                        },
+                    ]
+                }
+            ]
+        }
+    )
+
+    slots: list[SlotOut] = Field(description="Free start times, in time order.")
+
+
+class SuggestedSlotOut(SlotOut):
+    window_index: int | None = Field(
+        description="Which of the request's `preferred_windows` (0-based) the slot is in; null "
+        "for a slot after the last preferred day (none of them had room)."
+    )
+
+
+class SuggestionsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "slots": [
+                        {
+                            "provider_id": _PROVIDER,
+                            "start": "2026-12-07T08:00:00-06:00",
+                            "end": "2026-12-07T08:30:00-06:00",
+                            "window_index": 0,
+                        },
+                        {
+                            "provider_id": _PROVIDER,
+                            "start": "2026-12-09T13:00:00-06:00",
+                            "end": "2026-12-09T13:30:00-06:00",
+                            "window_index": 1,
+                        },
+                    ]
+                }
+            ]
+        }
+    )
+
+    slots: list[SuggestedSlotOut]
+
+
+class VisitOut(BaseModel):
+    appointment_id: uuid.UUID
+    reference: str
+    provider_id: uuid.UUID
+    start: dt.datetime
+    end: dt.datetime
+    status: AppointmentStatus
+    first_name: str
+    last_name: str
+    reason_code: ReasonCode
+    is_urgent: bool
+
+
+class ScheduleOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "visits": [
+                        {
+                            "appointment_id": "6f1c2a0e-8b1d-4c5e-9a37-2f0d4b6c8e11",
+                            "reference": "7KQM-2XHD",
+                            "provider_id": _PROVIDER,
+                            "start": "2026-12-07T09:00:00-06:00",
+                            "end": "2026-12-07T09:30:00-06:00",
+                            "status": "confirmed",
+                            "first_name": "Ana",
+                            "last_name": "Ruiz",
+                            "reason_code": "back_pain",
+                            "is_urgent": False,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    visits: list[VisitOut] = Field(description="In time order.")
