@@ -14,6 +14,7 @@ from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from booking.appointments.lifecycle import STATUSES
+from booking.appointments.models import PartOfDay
 from booking.appointments.reasons import REASONS, UrgentSymptom
 from booking.config import Settings
 
@@ -26,6 +27,12 @@ SYMPTOM_LABELS = {
 }
 
 STATUS_LABELS: dict[str, str] = {status.value: info.label for status, info in STATUSES.items()}
+
+PART_OF_DAY_LABELS = {
+    PartOfDay.morning: "morning",
+    PartOfDay.afternoon: "afternoon",
+    PartOfDay.any: "any time",
+}
 
 
 def phone_link(number: str) -> Markup:
@@ -81,6 +88,7 @@ def render(
         "reasons": list(REASONS.values()),
         "reason_labels": {code.value: info.label for code, info in REASONS.items()},
         "status_labels": STATUS_LABELS,
+        "part_of_day_labels": PART_OF_DAY_LABELS,
         "local": local_time(settings),
         "timezone": settings.practice_timezone,
     }
