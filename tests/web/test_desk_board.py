@@ -3,6 +3,7 @@ and how filters travel (never in a URL)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from typing import Any
@@ -11,8 +12,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.helpers import create_request
-from tests.web.test_desk_sessions import desk_client, signed_in_cookie
+from booking.clock import FrozenClock
+from tests.helpers import chicago, create_request
+from tests.web.test_desk_sessions import csrf_token, desk_client, signed_in_cookie
 
 
 class _Rows(HTMLParser):
@@ -77,3 +79,77 @@ async def test_each_row_shows_the_patients_preferred_days(
     [row] = board_rows(await browser.get("/desk"))
 
     assert row["Preferred days"] == "Mon 7 Dec morning / Wed 9 Dec any time"
+
+
+async def show(browser: httpx.AsyncClient, **filters: str) -> httpx.Response:
+    """Filter the board as its form does: a POST with the page's CSRF token."""
+    board = await browser.get("/desk")
+    return await browser.post(
+        "/desk", data={"csrf_token": csrf_token(board), **filters}, follow_redirects=True
+    )
+
+
+def first_names(page: httpx.Response) -> set[str]:
+    return {row["Patient"].split()[0] for row in board_rows(page) if row.get("Patient")}
+
+
+async def a_request(
+    client: httpx.AsyncClient,
+    desk: dict[str, str],
+    first_name: str,
+    *actions: tuple[str, dict[str, Any]],
+) -> str:
+    appointment_id = await create_request(client, patient__first_name=first_name)
+    for slug, body in actions:
+        response = await client.post(
+            f"/api/v1/appointments/{appointment_id}/{slug}", json=body, headers=desk
+        )
+        assert response.status_code == 200, response.text
+    return appointment_id
+
+
+def booked(day: str, time: str) -> tuple[str, dict[str, Any]]:
+    return ("confirm", {"start": chicago(day, time), "duration_minutes": 60})
+
+
+async def test_the_board_lists_open_requests_by_default_and_closed_ones_behind_the_filter(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    desk: dict[str, str],
+    clock: FrozenClock,
+) -> None:
+    because = {"reason": "Not for this practice"}
+    await a_request(client, desk, "Rita")
+    await a_request(client, desk, "Dora", ("decline", because))
+    await a_request(client, desk, "Cody", ("cancel", because))
+    await a_request(client, desk, "Pat", booked("2026-12-07", "09:30"))
+    dolly = await a_request(client, desk, "Dolly", booked("2026-12-07", "11:00"))
+    await a_request(client, desk, "Ivy", booked("2026-12-08", "09:30"))
+    await a_request(client, desk, "Fern", booked("2026-12-09", "09:30"))
+    # Tuesday 8 December, 9:45 in Chicago: Ivy's visit is under way, Pat's is over.
+    clock.advance(dt.datetime(2026, 12, 8, 15, 45, tzinfo=dt.UTC) - clock.now())
+    response = await client.post(f"/api/v1/appointments/{dolly}/complete", headers=desk)
+    assert response.status_code == 200, response.text
+
+    async with desk_client(app) as browser:
+        await signed_in_cookie(browser)
+        assert first_names(await browser.get("/desk")) == {"Rita", "Ivy", "Fern"}
+        assert first_names(await show(browser, status="closed")) == {"Dora", "Cody", "Pat", "Dolly"}
+        everything = {"Rita", "Dora", "Cody", "Pat", "Dolly", "Ivy", "Fern"}
+        assert first_names(await show(browser, status="all")) == everything
+        # One status is that status, whether the visit is over or not.
+        assert first_names(await show(browser, status="confirmed")) == {"Pat", "Ivy", "Fern"}
+        # The default, once more: open.
+        assert first_names(await show(browser, status="")) == {"Rita", "Ivy", "Fern"}
+
+
+async def test_an_empty_open_list_says_where_the_closed_requests_are(
+    client: httpx.AsyncClient, desk: dict[str, str], browser: httpx.AsyncClient
+) -> None:
+    await a_request(client, desk, "Dora", ("decline", {"reason": "Not for this practice"}))
+
+    page = await show(browser, q="Dora")
+
+    assert first_names(page) == set()
+    assert "No open requests match. Closed ones" in page.text
+    assert first_names(await show(browser, q="Dora", status="all")) == {"Dora"}

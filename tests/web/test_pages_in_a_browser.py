@@ -46,9 +46,10 @@ async def sign_in(page: Any, site: str, password: str = DESK_PASSWORD) -> None:
     await page.get_by_role("button", name="Sign in").click()
 
 
-async def open_request(page: Any, site: str, reference: str) -> None:
+async def open_request(page: Any, site: str, reference: str, status: str = "Open") -> None:
     await page.goto(site + "/desk")
     await page.get_by_label("Search", exact=True).fill(reference)
+    await page.get_by_label("Status", exact=True).select_option(label=status)
     await page.get_by_role("button", name="Show").click()
     await page.get_by_role("link", name=reference).wait_for()
     assert reference not in page.url  # searches travel in a POST body, never in the address
@@ -113,7 +114,7 @@ async def test_a_day_at_the_desk_from_booking_to_cancellation(
     await patient.get_by_text("Your appointment is cancelled.").wait_for()
     assert await patient.locator("#status").inner_text() == "Cancelled"
 
-    await open_request(desk, site, reference)
+    await open_request(desk, site, reference, status="All")  # closed: not listed by default
     assert await desk.locator("#status").inner_text() == "Cancelled"
     history = await desk.locator("table").last.inner_text()
     assert "cancelled (confirmed → cancelled)" in history

@@ -228,6 +228,26 @@ def _date(value: str | None) -> dt.date | None:
         return None
 
 
+@dataclass(frozen=True)
+class BoardView:
+    label: str
+    open_now: bool | None  # see listing.ListFilters.open_now
+    order: listing.SortOrder | None  # None: the list's default (urgent first, then oldest)
+
+
+# What the board lists when no single status is chosen; "" (open requests) by default.
+BOARD_VIEWS = {
+    "": BoardView("Open", True, None),
+    "closed": BoardView("Closed", False, listing.SortOrder.newest),
+    "all": BoardView("All", None, None),
+}
+
+ORDER_CAPTIONS = {
+    listing.SortOrder.triage: "urgent first, then oldest first",
+    listing.SortOrder.schedule: "by visit time",
+    listing.SortOrder.newest: "newest first",
+}
+
 FILTERS = ("q", "status", "reason_code", "created_from", "created_to", "scheduled_on", "cursor")
 
 
@@ -249,7 +269,11 @@ async def filtered_board(call: DeskCallDep) -> HTMLResponse:
 async def board_page(call: DeskCall, form: FormData | dict[str, str]) -> HTMLResponse:
     shown = {name: _text(form, name) for name in FILTERS} if form else dict.fromkeys(FILTERS, "")
     shown["q"] = "".join(char for char in shown["q"] if char.isprintable())
+    # The Status menu: one status, or a view (by default the open requests).
     statuses = [AppointmentStatus(shown["status"])] if shown["status"] in STATUS_LABELS else []
+    if not statuses and shown["status"] not in BOARD_VIEWS:
+        shown["status"] = ""
+    view = BOARD_VIEWS.get(shown["status"], BoardView("", None, None))
     reasons = [ReasonCode(shown["reason_code"])] if shown["reason_code"] in REASONS else []
     scheduled_on = _date(shown["scheduled_on"])
     filters = listing.ListFilters(
@@ -260,17 +284,20 @@ async def board_page(call: DeskCall, form: FormData | dict[str, str]) -> HTMLRes
         scheduled_from=scheduled_on,
         scheduled_to=scheduled_on,
         q=shown["q"][:100] or None,
+        open_now=view.open_now,
     )
+    order = view.order or filters.default_order()
     error = None
 
     async def listed(cursor: str | None) -> listing.Page:
         return await listing.list_appointments(
             call.session,
             filters=filters,
-            order=None,
+            order=order,
             limit=25,
             cursor=cursor,
             timezone=call.settings.timezone,
+            now=call.clock.now(),
         )
 
     try:
@@ -282,9 +309,11 @@ async def board_page(call: DeskCall, form: FormData | dict[str, str]) -> HTMLRes
     return call.page(
         "desk_board.html",
         filters=shown,
+        views=[(value, board_view.label) for value, board_view in BOARD_VIEWS.items()],
         statuses=list(STATUS_LABELS.items()),
         items=[AppointmentOut.of(item, zone) for item in result.items],
         next_cursor=result.next_cursor,
+        order=ORDER_CAPTIONS[order],
         error=error,
     )
 
