@@ -153,3 +153,21 @@ async def test_an_empty_open_list_says_where_the_closed_requests_are(
     assert first_names(page) == set()
     assert "No open requests match. Closed ones" in page.text
     assert first_names(await show(browser, q="Dora", status="all")) == {"Dora"}
+
+
+async def test_phone_numbers_read_as_the_practice_region_writes_them_and_still_call(
+    client: httpx.AsyncClient, desk: dict[str, str], browser: httpx.AsyncClient
+) -> None:
+    local = await create_request(client, patient__first_name="Ana")  # "(312) 555-0142"
+    await create_request(client, patient__first_name="Olivia", patient__phone="+44 20 7946 0958")
+
+    board = await browser.get("/desk")
+    detail = await browser.get(f"/desk/appointments/{local}")
+
+    phones = {
+        row["Patient"].split()[0]: row["Patient"].split(" / ")[1] for row in board_rows(board)
+    }
+    assert phones == {"Ana": "(312) 555-0142", "Olivia": "+44 20 7946 0958"}
+    assert '<a href="tel:+13125550142">(312) 555-0142</a>' in board.text
+    assert '<a href="tel:+442079460958">+44 20 7946 0958</a>' in board.text
+    assert '<a href="tel:+13125550142">(312) 555-0142</a>' in detail.text
