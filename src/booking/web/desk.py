@@ -18,7 +18,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from booking.appointments import listing
 from booking.appointments import service as appointments
-from booking.appointments.lifecycle import BY_SLUG, Transition, allowed_actions
+from booking.appointments.lifecycle import (
+    BY_SLUG,
+    Transition,
+    actions_offered,
+    allowed_actions,
+)
 from booking.appointments.models import Appointment, AppointmentStatus, EventSource
 from booking.appointments.reasons import REASONS, ReasonCode
 from booking.appointments.schemas import (
@@ -331,10 +336,10 @@ class DeskForm:
     fields: frozenset[str]  # of the API model the form is parsed into
 
 
-def desk_forms(appointment: Appointment) -> list[DeskForm]:
-    """The forms for what this appointment's status allows, from the lifecycle's table."""
+def desk_forms(appointment: Appointment, now: dt.datetime) -> list[DeskForm]:
+    """The forms for what can be done to this appointment now, from the lifecycle's table."""
     forms: dict[str, DeskForm] = {}
-    for transition in allowed_actions(appointment.status):
+    for transition in actions_offered(appointment.status, appointment.start_at, now):
         model = appointments.STEPS[transition.action].command
         form = forms.setdefault(
             transition.desk_form,
@@ -365,13 +370,26 @@ async def detail_page(
         account.id: account.display_name for account in await staff_service.list_staff(session)
     }
     item = AppointmentOut.of(appointment, call.settings.practice_timezone)
+    now = call.clock.now()
+    forms = desk_forms(appointment, now)
+    # A refusal from a form no longer on the page (the status moved on, or its time has not
+    # come) is said at the top of the page.
+    errors = dict(errors or {})
+    for name in set(errors) - {form.name for form in forms} - {"page"}:
+        errors["page"] = errors.pop(name)
     return call.page(
         "desk_detail.html",
         status_code=status_code,
         item=item,
         events=events,
         actors=staff_names,
-        forms=desk_forms(appointment),
+        forms=forms,
+        # Allowed by the status, not offered yet: the page says when they will be.
+        later=[
+            t.label
+            for t in allowed_actions(appointment.status)
+            if t not in actions_offered(appointment.status, appointment.start_at, now)
+        ],
         limits={
             "visit_minutes": VISIT_MINUTES,
             "reason": REASON_MAX_LENGTH,
@@ -381,7 +399,7 @@ async def detail_page(
         default_duration=item.duration_minutes
         or REASONS[ReasonCode(appointment.reason_code)].default_duration_minutes,
         # What the clerk typed is kept; fields never typed read as empty.
-        errors=defaultdict(str, errors or {}),
+        errors=defaultdict(str, errors),
         typed=defaultdict(str, typed or {}),
         notice=notice,
     )
