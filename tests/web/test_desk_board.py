@@ -4,6 +4,7 @@ and how filters travel (never in a URL)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from typing import Any
@@ -14,7 +15,12 @@ from fastapi import FastAPI
 
 from booking.clock import FrozenClock
 from tests.helpers import chicago, create_request
-from tests.web.test_desk_sessions import csrf_token, desk_client, signed_in_cookie
+from tests.web.test_desk_sessions import (
+    csrf_token,
+    desk_client,
+    signed_in_cookie,
+    stored_sessions,
+)
 
 
 class _Rows(HTMLParser):
@@ -171,3 +177,80 @@ async def test_phone_numbers_read_as_the_practice_region_writes_them_and_still_c
     assert '<a href="tel:+13125550142">(312) 555-0142</a>' in board.text
     assert '<a href="tel:+442079460958">+44 20 7946 0958</a>' in board.text
     assert '<a href="tel:+13125550142">(312) 555-0142</a>' in detail.text
+
+
+async def kept_filters(app: FastAPI) -> list[str | None]:
+    return [stored.board_filter for stored in await stored_sessions(app)]
+
+
+async def test_a_filter_is_posted_kept_server_side_and_the_board_is_a_plain_get(
+    app: FastAPI, client: httpx.AsyncClient, desk: dict[str, str], browser: httpx.AsyncClient
+) -> None:
+    await create_request(client, patient__first_name="Ana")
+    await create_request(client, patient__first_name="Chen")
+    board = await browser.get("/desk")
+
+    posted = await browser.post("/desk", data={"csrf_token": csrf_token(board), "q": "Chen"})
+
+    assert posted.status_code == 303
+    assert posted.headers["location"] == "/desk"  # no query string: the search is not in it
+    assert "set-cookie" not in posted.headers  # nor in a cookie
+    for _ in range(2):  # Back, or reload: a GET, nothing to resubmit
+        shown = await browser.get("/desk")
+        assert first_names(shown) == {"Chen"}
+        assert 'name="q" type="search" value="Chen"' in shown.text
+    [kept] = await kept_filters(app)
+    assert kept is not None
+    assert "Chen" in kept
+
+
+async def test_the_kept_filter_is_the_sessions_own_and_ends_with_it(
+    app: FastAPI, client: httpx.AsyncClient, desk: dict[str, str], browser: httpx.AsyncClient
+) -> None:
+    await create_request(client, patient__first_name="Ana")
+    await create_request(client, patient__first_name="Chen")
+    await show(browser, q="Chen")
+    async with desk_client(app, "10.0.0.2") as laptop:  # the same clerk, another browser
+        await signed_in_cookie(laptop)
+        assert first_names(await laptop.get("/desk")) == {"Ana", "Chen"}
+
+    board = await browser.get("/desk")
+    await browser.post("/desk/logout", data={"csrf_token": csrf_token(board)})
+    assert all("Chen" not in (kept or "") for kept in await kept_filters(app))
+    await signed_in_cookie(browser)
+    assert first_names(await browser.get("/desk")) == {"Ana", "Chen"}
+
+
+async def test_clear_goes_back_to_the_open_requests_and_a_forged_post_changes_nothing(
+    client: httpx.AsyncClient, desk: dict[str, str], browser: httpx.AsyncClient
+) -> None:
+    await create_request(client, patient__first_name="Ana")
+    await a_request(client, desk, "Dora", ("decline", {"reason": "Not for this practice"}))
+    assert first_names(await show(browser, status="all", q="Dora")) == {"Dora"}
+
+    forged = await browser.post("/desk", data={"q": "Ana", "csrf_token": "guess"})
+    assert forged.status_code == 403
+    assert first_names(await browser.get("/desk")) == {"Dora"}
+
+    cleared = await show(browser, clear="1", q="ignored", status="all")
+    assert first_names(cleared) == {"Ana"}
+    assert 'name="q" type="search" value=""' in cleared.text
+
+
+async def test_paging_is_kept_too(
+    client: httpx.AsyncClient, desk: dict[str, str], browser: httpx.AsyncClient
+) -> None:
+    for _ in range(26):
+        await create_request(client)
+    first = await browser.get("/desk")
+    assert len(board_rows(first)) == 25
+    assert "First page" not in first.text
+
+    [cursor] = re.findall(r'name="cursor" value="([^"]+)"', first.text)
+    second = await show(browser, cursor=cursor)
+    assert len(board_rows(second)) == 1
+    assert len(board_rows(await browser.get("/desk"))) == 1  # Back from a request: still page 2
+    assert "Next page" not in second.text
+
+    again = await show(browser)  # "First page" posts the filter without a cursor
+    assert len(board_rows(again)) == 25

@@ -275,3 +275,43 @@ async def test_on_a_wide_screen_the_board_is_a_table_and_accessible(
     row = desk.locator("table.board tbody tr").first
     assert await row.evaluate("row => getComputedStyle(row).display") == "table-row"
     await assert_accessible(desk)
+
+
+async def test_back_after_filtering_shows_the_filtered_board_and_no_url_holds_the_search(
+    browser: Any, site: str
+) -> None:
+    patient = await browser.new_page()
+    wanted = await book(patient, site, first_name="Wanda")
+    other = await book(patient, site, first_name="Otto")
+    desk = await browser.new_page()
+    addresses: list[str] = []
+    desk.on("request", lambda request: addresses.append(request.url))
+    await sign_in(desk, site)
+    await desk.get_by_role("heading", name="Requests").wait_for()
+
+    await desk.get_by_label("Search", exact=True).fill("Wanda")
+    await desk.get_by_role("button", name="Show").click()
+    await desk.get_by_role("link", name=wanted).wait_for()
+    assert await desk.get_by_role("link", name=other).count() == 0
+    assert desk.url == site + "/desk"
+    await desk.get_by_role("link", name=wanted).click()
+    await desk.get_by_role("heading", name=re.compile(wanted)).wait_for()
+
+    # Back: the board again, filtered, fetched with a GET (no "Confirm form resubmission").
+    response = await desk.go_back()
+    assert response is not None
+    assert response.request.method == "GET"
+    assert response.status == 200
+    await desk.get_by_role("link", name=wanted).wait_for()
+    assert await desk.get_by_role("link", name=other).count() == 0
+    assert await desk.get_by_label("Search", exact=True).input_value() == "Wanda"
+    reloaded = await desk.reload()
+    assert reloaded is not None
+    assert reloaded.request.method == "GET"
+    assert await desk.get_by_label("Search", exact=True).input_value() == "Wanda"
+    await assert_accessible(desk)
+
+    assert addresses
+    assert all("Wanda" not in address for address in addresses)
+    cookies = await desk.context.cookies()
+    assert all("Wanda" not in cookie["value"] for cookie in cookies)

@@ -253,27 +253,42 @@ ORDER_CAPTIONS = {
     listing.SortOrder.newest: "newest first",
 }
 
+FILTER_MAX_LENGTH = 500  # a cursor is about 200 characters; the search is cut to 100
+
 FILTERS = ("q", "status", "reason_code", "created_from", "created_to", "scheduled_on", "cursor")
 
 
 @router.get("")
 async def board(call: DeskCallDep) -> HTMLResponse:
-    return await board_page(call, {})
+    """The board under the filter this desk session keeps (see ``filtered_board``)."""
+    return await board_page(call, desk_sessions.board_filter(call.desk.session))
 
 
 @router.post("")
-async def filtered_board(call: DeskCallDep) -> HTMLResponse:
+async def filtered_board(call: DeskCallDep) -> Response:
     """Filters arrive in a POST body, not a query string: a search is a patient's name and a
-    reason code is health information, and URLs end up in browser histories and proxy logs."""
+    reason code is health information, and URLs end up in browser histories and proxy logs.
+    The desk session keeps them (server-side, ended with it) and the browser is sent to the
+    plain GET /desk: Back and reload then work without "Confirm form resubmission"."""
     form = await call.form()
     if form is None:
         return forbidden(call.request, call.settings)
-    return await board_page(call, form)
+    chosen = {} if _text(form, "clear") else _chosen_filters(form)
+    await desk_sessions.keep_board_filter(
+        call.session, desk_session=call.desk.session, chosen=chosen
+    )
+    return RedirectResponse("/desk", status_code=303, headers=PAGE_HEADERS)
 
 
-async def board_page(call: DeskCall, form: FormData | dict[str, str]) -> HTMLResponse:
-    shown = {name: _text(form, name) for name in FILTERS} if form else dict.fromkeys(FILTERS, "")
-    shown["q"] = "".join(char for char in shown["q"] if char.isprintable())
+def _chosen_filters(form: FormData) -> dict[str, str]:
+    """The filters filled in, cleaned and bounded (the board checks each value it uses)."""
+    chosen = {name: _text(form, name)[:FILTER_MAX_LENGTH] for name in FILTERS}
+    chosen["q"] = "".join(char for char in chosen["q"] if char.isprintable())[:100]
+    return {name: value for name, value in chosen.items() if value}
+
+
+async def board_page(call: DeskCall, kept: dict[str, str]) -> HTMLResponse:
+    shown = {name: _text(kept, name) for name in FILTERS}
     # The Status menu: one status, or a view (by default the open requests).
     statuses = [AppointmentStatus(shown["status"])] if shown["status"] in STATUS_LABELS else []
     if not statuses and shown["status"] not in BOARD_VIEWS:
@@ -288,7 +303,7 @@ async def board_page(call: DeskCall, form: FormData | dict[str, str]) -> HTMLRes
         created_to=_date(shown["created_to"]),
         scheduled_from=scheduled_on,
         scheduled_to=scheduled_on,
-        q=shown["q"][:100] or None,
+        q=shown["q"] or None,
         open_now=view.open_now,
     )
     order = view.order or filters.default_order()
