@@ -246,6 +246,7 @@ BOARD_VIEWS = {
     "closed": BoardView("Closed", False, listing.SortOrder.newest),
     "all": BoardView("All", None, None),
 }
+ONE_STATUS = BoardView("", None, None)  # a single status chosen: all of it, the list's order
 
 ORDER_CAPTIONS = {
     listing.SortOrder.triage: "urgent first, then oldest first",
@@ -293,7 +294,7 @@ async def board_page(call: DeskCall, kept: dict[str, str]) -> HTMLResponse:
     statuses = [AppointmentStatus(shown["status"])] if shown["status"] in STATUS_LABELS else []
     if not statuses and shown["status"] not in BOARD_VIEWS:
         shown["status"] = ""
-    view = BOARD_VIEWS.get(shown["status"], BoardView("", None, None))
+    view = ONE_STATUS if statuses else BOARD_VIEWS[shown["status"]]
     reasons = [ReasonCode(shown["reason_code"])] if shown["reason_code"] in REASONS else []
     scheduled_on = _date(shown["scheduled_on"])
     filters = listing.ListFilters(
@@ -387,6 +388,7 @@ async def detail_page(
     item = AppointmentOut.of(appointment, call.settings.practice_timezone)
     now = call.clock.now()
     forms = desk_forms(appointment, now)
+    offered = actions_offered(appointment.status, appointment.start_at, now)
     # A refusal from a form no longer on the page (the status moved on, or its time has not
     # come) is said at the top of the page.
     errors = dict(errors or {})
@@ -400,11 +402,7 @@ async def detail_page(
         actors=staff_names,
         forms=forms,
         # Allowed by the status, not offered yet: the page says when they will be.
-        later=[
-            t.label
-            for t in allowed_actions(appointment.status)
-            if t not in actions_offered(appointment.status, appointment.start_at, now)
-        ],
+        later=[t.label for t in allowed_actions(appointment.status) if t not in offered],
         limits={
             "visit_minutes": VISIT_MINUTES,
             "reason": REASON_MAX_LENGTH,
