@@ -3,6 +3,7 @@ and the buttons the lifecycle's table allows."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 
 from booking.appointments.lifecycle import TRANSITIONS, Action, allowed_actions
 from booking.appointments.service import STEPS
+from booking.clock import FrozenClock
 from tests.helpers import assert_problem, create_request
 from tests.web.test_desk_sessions import csrf_token, desk_client, signed_in_cookie
 
@@ -102,6 +104,7 @@ async def test_the_desk_offers_the_actions_the_lifecycle_allows(
     browser: httpx.AsyncClient,
     desk: dict[str, str],
     desk_account: Any,
+    clock: FrozenClock,
 ) -> None:
     appointment_id = await create_request(client)
     await signed_in_cookie(browser)
@@ -113,8 +116,47 @@ async def test_the_desk_offers_the_actions_the_lifecycle_allows(
     assert confirmed.status_code == 303, confirmed.text
     page = await browser.get(confirmed.headers["location"])
     assert TRANSITIONS[Action.confirm].notice in page.text
+    # Completed and No-show only once the visit has begun (see the test below).
+    assert buttons(page) == ["Move", "Cancel the appointment"]
+    clock.advance(dt.datetime(2026, 12, 7, 15, 30, tzinfo=dt.UTC) - clock.now())  # 9:30 CST
+    await signed_in_cookie(browser)  # a week later: the session has ended
+    page = await browser.get(f"/desk/appointments/{appointment_id}")
     assert buttons(page) == [t.label for t in allowed_actions("confirmed")]
     assert buttons(page) == ["Move", "Cancel the appointment", "Completed", "No-show"]
+
+
+async def test_completed_and_no_show_are_offered_only_once_the_visit_has_begun(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    browser: httpx.AsyncClient,
+    desk: dict[str, str],
+    desk_account: Any,
+    clock: FrozenClock,
+) -> None:
+    appointment_id = await create_request(client)
+    await client.post(
+        f"/api/v1/appointments/{appointment_id}/confirm",
+        json={"start": "2026-12-01T09:30:00-06:00"},
+        headers=desk,
+    )
+    # Tuesday 1 December, 9:29 in Chicago: a minute to go.
+    clock.advance(dt.datetime(2026, 12, 1, 15, 29, tzinfo=dt.UTC) - clock.now())
+    await signed_in_cookie(browser)
+    page = await browser.get(f"/desk/appointments/{appointment_id}")
+    assert "Completed" not in buttons(page)
+    assert "No-show" not in buttons(page)
+    assert "Completed and No-show: offered once the visit has begun." in page.text
+    # A form kept open from before (or a forged post) is still refused by the service.
+    refused = await desk_post(browser, appointment_id, "complete", {})
+    assert refused.status_code == 409
+    assert "Mark the visit once its time has come." in refused.text
+
+    clock.advance(dt.timedelta(minutes=1))
+    page = await browser.get(f"/desk/appointments/{appointment_id}")
+    assert buttons(page)[-2:] == ["Completed", "No-show"]
+    assert "offered once the visit has begun" not in page.text
+    done = await desk_post(browser, appointment_id, "no-show", {})
+    assert done.status_code == 303, done.text
 
 
 def test_every_action_in_the_table_has_a_step_and_an_api_route(app: FastAPI) -> None:

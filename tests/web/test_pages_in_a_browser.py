@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
 from tests.servers import next_open_day
@@ -23,6 +24,15 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 UNLABELLED_FIELDS = """() => [...document.querySelectorAll(
     'input:not([type=hidden]):not([tabindex="-1"]), select, textarea')]
     .filter(field => field.labels.length === 0).map(field => field.name)"""
+
+
+PAGE_WIDTHS = "[document.documentElement.scrollWidth, window.innerWidth]"
+
+
+async def assert_accessible(page: Any) -> None:
+    """axe-core's checks (WCAG and best practice) find nothing on the page as it is now."""
+    results = await Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
 
 
 async def book(page: Any, site: str, *, first_name: str = "Ana", day: str | None = None) -> str:
@@ -46,9 +56,10 @@ async def sign_in(page: Any, site: str, password: str = DESK_PASSWORD) -> None:
     await page.get_by_role("button", name="Sign in").click()
 
 
-async def open_request(page: Any, site: str, reference: str) -> None:
+async def open_request(page: Any, site: str, reference: str, status: str = "Open") -> None:
     await page.goto(site + "/desk")
     await page.get_by_label("Search", exact=True).fill(reference)
+    await page.get_by_label("Status", exact=True).select_option(label=status)
     await page.get_by_role("button", name="Show").click()
     await page.get_by_role("link", name=reference).wait_for()
     assert reference not in page.url  # searches travel in a POST body, never in the address
@@ -113,7 +124,7 @@ async def test_a_day_at_the_desk_from_booking_to_cancellation(
     await patient.get_by_text("Your appointment is cancelled.").wait_for()
     assert await patient.locator("#status").inner_text() == "Cancelled"
 
-    await open_request(desk, site, reference)
+    await open_request(desk, site, reference, status="All")  # closed: not listed by default
     assert await desk.locator("#status").inner_text() == "Cancelled"
     history = await desk.locator("table").last.inner_text()
     assert "cancelled (confirmed → cancelled)" in history
@@ -214,3 +225,93 @@ async def test_a_patient_who_ticks_the_forgotten_box_and_sends_at_once_is_stored
 
     await page.get_by_role("heading", name="Thank you: we have your request").wait_for()
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}", await page.locator("#reference").inner_text())
+
+
+async def test_on_a_phone_the_board_reads_as_cards_not_a_wide_table(
+    browser: Any, site: str, screenshots: Path
+) -> None:
+    patient = await browser.new_page()
+    reference = await book(patient, site)
+    phone = await browser.new_page(viewport={"width": 375, "height": 800})
+    await sign_in(phone, site)
+    await phone.get_by_role("heading", name="Requests").wait_for()
+    await phone.wait_for_load_state()  # the stylesheet too: a page without it is wider
+
+    scroll_width, screen_width = await phone.evaluate(PAGE_WIDTHS)
+    assert scroll_width <= screen_width  # nothing to scroll sideways
+    card = phone.locator("table.board tbody tr").first
+    assert await card.evaluate("row => getComputedStyle(row).display") == "block"
+    box = await card.bounding_box()
+    assert box["width"] <= screen_width
+    labels = await card.locator("td[data-label]").evaluate_all(
+        "cells => cells.map(cell => getComputedStyle(cell, '::before').content)"
+    )
+    assert any("Preferred" in label for label in labels), labels
+    assert await card.get_by_role("link", name=reference).is_visible()
+    call = card.get_by_role("link", name="(312) 555-0142")
+    assert await call.get_attribute("href") == "tel:+13125550142"
+    # Still a table to a screen reader: its rows and column headings are there.
+    assert await phone.get_by_role("columnheader", name="Patient").count() == 1
+    await assert_accessible(phone)
+    await phone.screenshot(path=str(screenshots / "desk-phone.png"), full_page=True)
+
+    await card.get_by_role("link", name=reference).click()
+    await phone.get_by_role("heading", name=re.compile(reference)).wait_for()
+    await phone.wait_for_load_state()
+    scroll_width, screen_width = await phone.evaluate(PAGE_WIDTHS)
+    assert scroll_width <= screen_width
+    await assert_accessible(phone)
+
+
+async def test_on_a_wide_screen_the_board_is_a_table_and_accessible(
+    browser: Any, site: str
+) -> None:
+    patient = await browser.new_page()
+    await book(patient, site)
+    desk = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await sign_in(desk, site)
+    await desk.get_by_role("heading", name="Requests").wait_for()
+    await desk.wait_for_load_state()
+    row = desk.locator("table.board tbody tr").first
+    assert await row.evaluate("row => getComputedStyle(row).display") == "table-row"
+    await assert_accessible(desk)
+
+
+async def test_back_after_filtering_shows_the_filtered_board_and_no_url_holds_the_search(
+    browser: Any, site: str
+) -> None:
+    patient = await browser.new_page()
+    wanted = await book(patient, site, first_name="Wanda")
+    other = await book(patient, site, first_name="Otto")
+    desk = await browser.new_page()
+    addresses: list[str] = []
+    desk.on("request", lambda request: addresses.append(request.url))
+    await sign_in(desk, site)
+    await desk.get_by_role("heading", name="Requests").wait_for()
+
+    await desk.get_by_label("Search", exact=True).fill("Wanda")
+    await desk.get_by_role("button", name="Show").click()
+    await desk.get_by_role("link", name=wanted).wait_for()
+    assert await desk.get_by_role("link", name=other).count() == 0
+    assert desk.url == site + "/desk"
+    await desk.get_by_role("link", name=wanted).click()
+    await desk.get_by_role("heading", name=re.compile(wanted)).wait_for()
+
+    # Back: the board again, filtered, fetched with a GET (no "Confirm form resubmission").
+    response = await desk.go_back()
+    assert response is not None
+    assert response.request.method == "GET"
+    assert response.status == 200
+    await desk.get_by_role("link", name=wanted).wait_for()
+    assert await desk.get_by_role("link", name=other).count() == 0
+    assert await desk.get_by_label("Search", exact=True).input_value() == "Wanda"
+    reloaded = await desk.reload()
+    assert reloaded is not None
+    assert reloaded.request.method == "GET"
+    assert await desk.get_by_label("Search", exact=True).input_value() == "Wanda"
+    await assert_accessible(desk)
+
+    assert addresses
+    assert all("Wanda" not in address for address in addresses)
+    cookies = await desk.context.cookies()
+    assert all("Wanda" not in cookie["value"] for cookie in cookies)

@@ -12,6 +12,7 @@ This module imports nothing of the application: models, services and pages all b
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -193,3 +194,21 @@ WEBHOOK_EVENT_FOR: dict[str, str] = {CREATED: CREATED_WEBHOOK_EVENT} | {
 def allowed_actions(status: str) -> list[Transition]:
     """The actions an appointment in this status allows, in the table's order."""
     return [t for t in TRANSITIONS.values() if status in t.from_statuses]
+
+
+def visit_has_begun(start_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether an action that records what happened at the visit (``Visit.keeps``: completed,
+    no-show) may be taken: not before the visit's time has come."""
+    return start_at is None or start_at <= now
+
+
+def actions_offered(
+    status: str, start_at: dt.datetime | None, now: dt.datetime
+) -> list[Transition]:
+    """The actions to offer now: those the status allows, less those that record what happened
+    at a visit that has not begun yet."""
+    return [
+        t
+        for t in allowed_actions(status)
+        if t.visit is not Visit.keeps or visit_has_begun(start_at, now)
+    ]

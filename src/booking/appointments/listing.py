@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.appointments.lifecycle import OPEN_STATUSES
 from booking.appointments.models import (
     SCHEDULED_STATUSES,
     AppointmentStatus,
@@ -68,6 +69,9 @@ class ListFilters:
     scheduled_to: dt.date | None = None
     provider_id: uuid.UUID | None = None
     q: str | None = None
+    # True: still to be dealt with (an open status, and no visit that is over); False: the
+    # rest. Read at list_appointments' ``now``.
+    open_now: bool | None = None
 
     def fingerprint(self) -> str:
         canonical = json.dumps(asdict(self), default=str, sort_keys=True)
@@ -95,10 +99,15 @@ async def list_appointments(
     limit: int,
     cursor: str | None,
     timezone: dt.tzinfo,
+    now: dt.datetime | None = None,
 ) -> Page:
     order = order or filters.default_order()
     after = _decode_cursor(cursor, order, filters) if cursor else None
     params = _filter_parameters(filters, timezone)
+    if filters.open_now is not None:
+        if now is None:
+            raise ValueError("open_now needs the moment it is read at: pass now")
+        params["open_as_of" if filters.open_now else "closed_as_of"] = now
     params["wanted"] = limit + 1
     # Where the cursor stands: for triage, in the urgent segment or past it.
     position: str | None = None
@@ -268,6 +277,15 @@ def _conditions(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
         conditions.append(table.c.start_at < value("scheduled_to", table.c.created_at))
     if "q_like" in present:
         conditions.append(_search(present))
+    # Open: the lifecycle still allows a change, and the visit (if any) is not over yet.
+    open_statuses = [status.value for status in OPEN_STATUSES]
+    if "open_as_of" in present:
+        as_of = value("open_as_of", table.c.end_at)
+        conditions.append(table.c.status.in_(open_statuses))
+        conditions.append(or_(table.c.end_at.is_(None), table.c.end_at > as_of))
+    if "closed_as_of" in present:
+        as_of = value("closed_as_of", table.c.end_at)
+        conditions.append(or_(table.c.status.not_in(open_statuses), table.c.end_at <= as_of))
     return conditions
 
 

@@ -30,7 +30,7 @@ from booking.appointments.errors import (
     SlotTaken,
     VisitNotStarted,
 )
-from booking.appointments.lifecycle import INITIAL_STATUS, TRANSITIONS, Action
+from booking.appointments.lifecycle import INITIAL_STATUS, TRANSITIONS, Action, visit_has_begun
 from booking.appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -435,7 +435,7 @@ async def _cancel(
 async def _after_the_visit_began(
     session: AsyncSession, ctx: ActionContext, appointment: Appointment, command: None
 ) -> Change:
-    if appointment.start_at is not None and appointment.start_at > ctx.now:
+    if not visit_has_begun(appointment.start_at, ctx.now):
         raise VisitNotStarted("Mark the visit once its time has come.")
     return Change()
 

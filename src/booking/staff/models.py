@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Text
 from sqlmodel import Field, SQLModel
 
 from booking.db import UTCDateTime
@@ -51,3 +51,6 @@ class DeskSession(SQLModel, table=True):
     last_seen_at: dt.datetime = Field(sa_type=UTCDateTime)
     # The absolute deadline: BOOKING_DESK_SESSION_HOURS after sign-in, however busy.
     expires_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)
+    # The desk board's filter (JSON), kept here rather than in a URL or a cookie: a search is
+    # a patient's name. It ends with the session (see booking.web.desk).
+    board_filter: str | None = Field(default=None, sa_type=Text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import secrets
 import uuid
 
@@ -87,3 +88,22 @@ async def end_all_sessions(session: AsyncSession, *, staff_id: uuid.UUID) -> int
     result = await session.execute(delete(DeskSession).where(col(DeskSession.staff_id) == staff_id))
     assert isinstance(result, CursorResult)
     return result.rowcount
+
+
+def board_filter(desk_session: DeskSession) -> dict[str, str]:
+    """The board filter this session keeps (field name → value); empty when none."""
+    try:
+        kept = json.loads(desk_session.board_filter or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(kept, dict):
+        return {}
+    return {name: value for name, value in kept.items() if isinstance(value, str)}
+
+
+async def keep_board_filter(
+    session: AsyncSession, *, desk_session: DeskSession, chosen: dict[str, str]
+) -> None:
+    """Keep the board filter on the session (server-side: it may hold a patient's name)."""
+    desk_session.board_filter = json.dumps(chosen) if chosen else None
+    await session.flush()

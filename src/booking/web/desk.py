@@ -18,7 +18,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from booking.appointments import listing
 from booking.appointments import service as appointments
-from booking.appointments.lifecycle import BY_SLUG, Transition, allowed_actions
+from booking.appointments.lifecycle import (
+    BY_SLUG,
+    Transition,
+    actions_offered,
+    allowed_actions,
+)
 from booking.appointments.models import Appointment, AppointmentStatus, EventSource
 from booking.appointments.reasons import REASONS, ReasonCode
 from booking.appointments.schemas import (
@@ -228,28 +233,68 @@ def _date(value: str | None) -> dt.date | None:
         return None
 
 
+@dataclass(frozen=True)
+class BoardView:
+    label: str
+    open_now: bool | None  # see listing.ListFilters.open_now
+    order: listing.SortOrder | None  # None: the list's default (urgent first, then oldest)
+
+
+# What the board lists when no single status is chosen; "" (open requests) by default.
+BOARD_VIEWS = {
+    "": BoardView("Open", True, None),
+    "closed": BoardView("Closed", False, listing.SortOrder.newest),
+    "all": BoardView("All", None, None),
+}
+ONE_STATUS = BoardView("", None, None)  # a single status chosen: all of it, the list's order
+
+ORDER_CAPTIONS = {
+    listing.SortOrder.triage: "urgent first, then oldest first",
+    listing.SortOrder.schedule: "by visit time",
+    listing.SortOrder.newest: "newest first",
+}
+
+FILTER_MAX_LENGTH = 500  # a cursor is about 200 characters; the search is cut to 100
+
 FILTERS = ("q", "status", "reason_code", "created_from", "created_to", "scheduled_on", "cursor")
 
 
 @router.get("")
 async def board(call: DeskCallDep) -> HTMLResponse:
-    return await board_page(call, {})
+    """The board under the filter this desk session keeps (see ``filtered_board``)."""
+    return await board_page(call, desk_sessions.board_filter(call.desk.session))
 
 
 @router.post("")
-async def filtered_board(call: DeskCallDep) -> HTMLResponse:
+async def filtered_board(call: DeskCallDep) -> Response:
     """Filters arrive in a POST body, not a query string: a search is a patient's name and a
-    reason code is health information, and URLs end up in browser histories and proxy logs."""
+    reason code is health information, and URLs end up in browser histories and proxy logs.
+    The desk session keeps them (server-side, ended with it) and the browser is sent to the
+    plain GET /desk: Back and reload then work without "Confirm form resubmission"."""
     form = await call.form()
     if form is None:
         return forbidden(call.request, call.settings)
-    return await board_page(call, form)
+    chosen = {} if _text(form, "clear") else _chosen_filters(form)
+    await desk_sessions.keep_board_filter(
+        call.session, desk_session=call.desk.session, chosen=chosen
+    )
+    return RedirectResponse("/desk", status_code=303, headers=PAGE_HEADERS)
 
 
-async def board_page(call: DeskCall, form: FormData | dict[str, str]) -> HTMLResponse:
-    shown = {name: _text(form, name) for name in FILTERS} if form else dict.fromkeys(FILTERS, "")
-    shown["q"] = "".join(char for char in shown["q"] if char.isprintable())
+def _chosen_filters(form: FormData) -> dict[str, str]:
+    """The filters filled in, cleaned and bounded (the board checks each value it uses)."""
+    chosen = {name: _text(form, name)[:FILTER_MAX_LENGTH] for name in FILTERS}
+    chosen["q"] = "".join(char for char in chosen["q"] if char.isprintable())[:100]
+    return {name: value for name, value in chosen.items() if value}
+
+
+async def board_page(call: DeskCall, kept: dict[str, str]) -> HTMLResponse:
+    shown = {name: _text(kept, name) for name in FILTERS}
+    # The Status menu: one status, or a view (by default the open requests).
     statuses = [AppointmentStatus(shown["status"])] if shown["status"] in STATUS_LABELS else []
+    if not statuses and shown["status"] not in BOARD_VIEWS:
+        shown["status"] = ""
+    view = ONE_STATUS if statuses else BOARD_VIEWS[shown["status"]]
     reasons = [ReasonCode(shown["reason_code"])] if shown["reason_code"] in REASONS else []
     scheduled_on = _date(shown["scheduled_on"])
     filters = listing.ListFilters(
@@ -259,18 +304,21 @@ async def board_page(call: DeskCall, form: FormData | dict[str, str]) -> HTMLRes
         created_to=_date(shown["created_to"]),
         scheduled_from=scheduled_on,
         scheduled_to=scheduled_on,
-        q=shown["q"][:100] or None,
+        q=shown["q"] or None,
+        open_now=view.open_now,
     )
+    order = view.order or filters.default_order()
     error = None
 
     async def listed(cursor: str | None) -> listing.Page:
         return await listing.list_appointments(
             call.session,
             filters=filters,
-            order=None,
+            order=order,
             limit=25,
             cursor=cursor,
             timezone=call.settings.timezone,
+            now=call.clock.now(),
         )
 
     try:
@@ -282,9 +330,11 @@ async def board_page(call: DeskCall, form: FormData | dict[str, str]) -> HTMLRes
     return call.page(
         "desk_board.html",
         filters=shown,
+        views=[(value, board_view.label) for value, board_view in BOARD_VIEWS.items()],
         statuses=list(STATUS_LABELS.items()),
         items=[AppointmentOut.of(item, zone) for item in result.items],
         next_cursor=result.next_cursor,
+        order=ORDER_CAPTIONS[order],
         error=error,
     )
 
@@ -302,10 +352,10 @@ class DeskForm:
     fields: frozenset[str]  # of the API model the form is parsed into
 
 
-def desk_forms(appointment: Appointment) -> list[DeskForm]:
-    """The forms for what this appointment's status allows, from the lifecycle's table."""
+def desk_forms(appointment: Appointment, now: dt.datetime) -> list[DeskForm]:
+    """The forms for what can be done to this appointment now, from the lifecycle's table."""
     forms: dict[str, DeskForm] = {}
-    for transition in allowed_actions(appointment.status):
+    for transition in actions_offered(appointment.status, appointment.start_at, now):
         model = appointments.STEPS[transition.action].command
         form = forms.setdefault(
             transition.desk_form,
@@ -336,13 +386,23 @@ async def detail_page(
         account.id: account.display_name for account in await staff_service.list_staff(session)
     }
     item = AppointmentOut.of(appointment, call.settings.practice_timezone)
+    now = call.clock.now()
+    forms = desk_forms(appointment, now)
+    offered = actions_offered(appointment.status, appointment.start_at, now)
+    # A refusal from a form no longer on the page (the status moved on, or its time has not
+    # come) is said at the top of the page.
+    errors = dict(errors or {})
+    for name in set(errors) - {form.name for form in forms} - {"page"}:
+        errors["page"] = errors.pop(name)
     return call.page(
         "desk_detail.html",
         status_code=status_code,
         item=item,
         events=events,
         actors=staff_names,
-        forms=desk_forms(appointment),
+        forms=forms,
+        # Allowed by the status, not offered yet: the page says when they will be.
+        later=[t.label for t in allowed_actions(appointment.status) if t not in offered],
         limits={
             "visit_minutes": VISIT_MINUTES,
             "reason": REASON_MAX_LENGTH,
@@ -352,7 +412,7 @@ async def detail_page(
         default_duration=item.duration_minutes
         or REASONS[ReasonCode(appointment.reason_code)].default_duration_minutes,
         # What the clerk typed is kept; fields never typed read as empty.
-        errors=defaultdict(str, errors or {}),
+        errors=defaultdict(str, errors),
         typed=defaultdict(str, typed or {}),
         notice=notice,
     )

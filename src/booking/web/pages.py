@@ -7,6 +7,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -14,6 +15,7 @@ from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from booking.appointments.lifecycle import STATUSES
+from booking.appointments.models import PartOfDay
 from booking.appointments.reasons import REASONS, UrgentSymptom
 from booking.config import Settings
 
@@ -27,10 +29,39 @@ SYMPTOM_LABELS = {
 
 STATUS_LABELS: dict[str, str] = {status.value: info.label for status, info in STATUSES.items()}
 
+PART_OF_DAY_LABELS = {
+    PartOfDay.morning: "morning",
+    PartOfDay.afternoon: "afternoon",
+    PartOfDay.any: "any time",
+}
 
-def phone_link(number: str) -> Markup:
-    """A tap-to-call link; a tel: address holds only digits and +."""
-    return Markup('<a href="tel:{}">{}</a>').format(re.sub(r"[^\d+]", "", number), number)
+
+def phone_link(number: str, text: str | None = None) -> Markup:
+    """A tap-to-call link showing ``text`` (the number as given, by default); a tel: address
+    holds only digits and +."""
+    return Markup('<a href="tel:{}">{}</a>').format(re.sub(r"[^\d+]", "", number), text or number)
+
+
+def national_phone(number: str, region: str) -> str:
+    """A stored (E.164) number as the practice's region writes it: its national format for a
+    number of that country, the international one for any other. Not a number: as it is."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return number
+    if parsed.country_code == phonenumbers.country_code_for_region(region):
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def patient_phone_link(settings: Settings) -> Any:
+    """``call_link(number)`` for pages: a tap-to-call link in the practice region's format."""
+    region = settings.default_phone_region
+
+    def call_link(number: str) -> Markup:
+        return phone_link(number, national_phone(number, region))
+
+    return call_link
 
 
 def link_phone_number(text: str, number: str) -> Markup:
@@ -81,7 +112,9 @@ def render(
         "reasons": list(REASONS.values()),
         "reason_labels": {code.value: info.label for code, info in REASONS.items()},
         "status_labels": STATUS_LABELS,
+        "part_of_day_labels": PART_OF_DAY_LABELS,
         "local": local_time(settings),
+        "call_link": patient_phone_link(settings),
         "timezone": settings.practice_timezone,
     }
     response = templates.TemplateResponse(
