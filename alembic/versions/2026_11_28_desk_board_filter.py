@@ -1,7 +1,7 @@
 """desk sessions keep the board's filter: filters are POSTed, then the board is a plain GET
 
 Revision ID: 20261128_04
-Revises: 20261128_02
+Revises: 20261128_03
 Create Date: 2026-11-28
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261128_04"
-down_revision: str | None = "20261128_02"
+down_revision: str | None = "20261128_03"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
