@@ -210,3 +210,27 @@ async def test_a_bad_query_falls_back_to_today(
         "/desk/diary", params={"date": "7 Dec", "view": "month", "provider": "x"}
     )
     assert list(days_of(page)) == ["Monday 30 November 2026"]
+
+
+async def test_a_visit_held_or_missed_says_so_a_confirmed_one_does_not(
+    client: httpx.AsyncClient,
+    browser: httpx.AsyncClient,
+    desk: dict[str, str],
+    desk_account: Any,
+    clock: FrozenClock,
+) -> None:
+    held = await book(client, desk, chicago(MONDAY, "09:00"))
+    missed = await book(client, desk, chicago(MONDAY, "10:00"))
+    await book(client, desk, chicago(MONDAY, "16:00"))
+    clock.advance(dt.datetime(2026, 12, 7, 17, tzinfo=dt.UTC) - clock.now())  # 11:00 CST
+    for appointment_id, slug in ((held, "complete"), (missed, "no-show")):
+        response = await client.post(f"/api/v1/appointments/{appointment_id}/{slug}", headers=desk)
+        assert response.status_code == 200, response.text
+    await signed_in_cookie(browser)
+    rows = days_of(await browser.get("/desk/diary", params={"date": MONDAY}))[
+        "Monday 7 December 2026"
+    ]
+    visits = [row for row in rows if not row.startswith("free")]
+    assert visits[0].endswith("30 min Completed")
+    assert visits[1].endswith("30 min No-show")
+    assert visits[2].endswith("30 min")

@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse
 
-from booking.appointments.models import AppointmentStatus
+from booking.appointments.lifecycle import TRANSITIONS, AppointmentStatus, Visit
 from booking.appointments.reasons import REASONS, ReasonCode
 from booking.availability import service as availability
 from booking.config import Settings
@@ -27,6 +27,10 @@ from booking.web.pages import STATUS_LABELS
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
 VIEWS = {"day": 1, "week": 7}
+
+# What a diary holds by default (the status a booking leads to): only other statuses (a visit
+# held, or missed) are marked.
+BOOKED = frozenset(t.to_status for t in TRANSITIONS.values() if t.visit == Visit.books)
 
 Interval = tuple[dt.datetime, dt.datetime]
 
@@ -144,8 +148,7 @@ def _visit_row(visit: dict[str, Any], zone: dt.tzinfo, with_zone: bool) -> Diary
         "name": f"{visit['first_name']} {visit['last_name']}",
         "reason": REASONS[ReasonCode(visit["reason_code"])].label,
         "urgent": visit["is_urgent"],
-        # Confirmed is what a diary holds; anything else (held, missed) is said.
-        "status": None if status == AppointmentStatus.confirmed else STATUS_LABELS[status],
+        "status": None if status in BOOKED else STATUS_LABELS[status],
     }
     return DiaryRow(row.kind, row.start_at, row.end_at, row.starts, row.ends, row.minutes, details)
 
