@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from booking.providers.models import DEFAULT_PROVIDER_ID
+from tests.conftest import bearer
 from tests.helpers import chicago, create_request
 from tests.web.test_desk_sessions import desk_client, signed_in_cookie
 
@@ -155,3 +156,36 @@ async def test_a_closed_request_has_no_suggestions(
     assert page.status_code == 200
     assert suggestion_forms(page) == []
     assert "Suggested times" not in page.text
+
+
+async def test_with_several_providers_each_suggestion_names_its_provider(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    browser: httpx.AsyncClient,
+    desk: dict[str, str],
+    desk_account: Any,
+    admin_account: Any,
+) -> None:
+    added = await client.post(
+        "/api/v1/providers", json={"name": "Dr Second"}, headers=bearer(app, admin_account)
+    )
+    assert added.status_code == 201, added.text
+    window = [{"date": MONDAY, "part_of_day": "morning"}]
+    # The first provider is busy at 08:00: the 08:00 suggestion is the second provider's.
+    busy = await create_request(client, preferred_windows=window)
+    taken = await client.post(
+        f"/api/v1/appointments/{busy}/confirm",
+        json={"start": chicago(MONDAY, "08:00"), "provider_id": str(DEFAULT_PROVIDER_ID)},
+        headers=desk,
+    )
+    assert taken.status_code == 200, taken.text
+    appointment_id = await create_request(client, preferred_windows=window)
+    await signed_in_cookie(browser)
+    forms = suggestion_forms(await browser.get(f"/desk/appointments/{appointment_id}"))
+    assert forms[0]["label"] == "Confirm: Mon 7 Dec, 8:00 AM CST · Dr Second"
+    assert forms[0]["provider_id"] == added.json()["id"]
+    response = await click(browser, forms[0])
+    assert response.status_code == 303, response.text
+    booked = (await client.get(f"/api/v1/appointments/{appointment_id}", headers=desk)).json()
+    assert booked["provider_id"] == added.json()["id"]
+    assert booked["start"] == chicago(MONDAY, "08:00")
