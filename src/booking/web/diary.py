@@ -94,7 +94,7 @@ def choose(
 
 
 async def diary_days(
-    call_session: AsyncSession, *, choice: DiaryChoice, settings: Settings
+    session: AsyncSession, *, choice: DiaryChoice, settings: Settings
 ) -> list[DiaryDay]:
     """The chosen provider's days: visits, free time and time off, each day in time order."""
     if choice.provider is None:
@@ -103,20 +103,18 @@ async def diary_days(
     zone = settings.timezone
     days = [choice.first_day + dt.timedelta(days=n) for n in range(choice.days)]
     visits = await availability.schedule(
-        call_session,
+        session,
         first_day=choice.first_day,
         days=choice.days,
         provider_id=provider_id,
         settings=settings,
     )
-    template = (await providers.weekly_templates(call_session, [provider_id], settings))[
-        provider_id
-    ]
+    template = (await providers.weekly_templates(session, [provider_id], settings))[provider_id]
     range_start = _midnight(days[0], zone)
     range_end = _midnight(days[-1] + dt.timedelta(days=1), zone)
-    time_off = (
-        await providers.time_off_between(call_session, [provider_id], range_start, range_end)
-    )[provider_id]
+    time_off = (await providers.time_off_between(session, [provider_id], range_start, range_end))[
+        provider_id
+    ]
 
     shown = []
     for day in days:
