@@ -4,6 +4,7 @@ the patient cancels through the link, the desk sees it. Plus the ways it must no
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email
 import email.policy
 import re
@@ -315,3 +316,69 @@ async def test_back_after_filtering_shows_the_filtered_board_and_no_url_holds_th
     assert all("Wanda" not in address for address in addresses)
     cookies = await desk.context.cookies()
     assert all("Wanda" not in cookie["value"] for cookie in cookies)
+
+
+async def test_an_urgent_request_is_booked_with_one_click_and_found_in_the_diary(
+    browser: Any, site: str, screenshots: Path
+) -> None:
+    """The receptionist opens an urgent request, sees times inside the patient's preferred
+    afternoon, confirms one with a single click, and finds the visit in that day's diary."""
+    from tests.factories import appointment_request
+
+    day = next_open_day()
+    async with httpx.AsyncClient(base_url=site) as website:
+        created = await website.post(
+            "/api/v1/appointments",
+            json=appointment_request(
+                urgent_symptoms=["worsening_leg_weakness"],
+                preferred_windows=[{"date": day, "part_of_day": "afternoon"}],
+            ),
+        )
+    assert created.status_code == 201, created.text
+    reference = created.json()["reference"]
+
+    desk = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await sign_in(desk, site)
+    await desk.get_by_role("heading", name="Requests").wait_for()
+    await open_request(desk, site, reference)
+    await expect(desk.locator("h1 .badge.urgent")).to_have_text("Urgent")
+    suggested = desk.locator("ul.suggestions li")
+    assert await suggested.count() > 0
+    preferred = f"{dt.date.fromisoformat(day):%a %-d %b}, afternoon"
+    for text in await suggested.all_inner_texts():
+        assert preferred in text, text
+    await assert_accessible(desk)
+    await desk.screenshot(path=str(screenshots / "desk-suggestions.png"), full_page=True)
+
+    choice = desk.locator("ul.suggestions button").first
+    label = await choice.inner_text()  # "Confirm: Mon 7 Dec, 12:00 PM CST"
+    starts = label.rsplit(", ", 1)[1].rsplit(" ", 1)[0]  # "12:00 PM"
+    await choice.click()
+    await desk.get_by_text("Confirmed. The patient gets an email").wait_for()
+    assert await desk.locator("#status").inner_text() == "Confirmed"
+    assert starts in await desk.locator("#visit").inner_text()
+
+    await desk.get_by_role("link", name="Diary").click()
+    await desk.get_by_role("heading", name="Diary").wait_for()
+    await desk.get_by_label("Date", exact=True).fill(day)
+    await desk.get_by_label("View", exact=True).select_option("day")
+    await desk.get_by_role("button", name="Show").click()
+    visit = desk.locator("li.visit", has_text=reference)
+    await visit.wait_for()
+    text = await visit.inner_text()
+    assert text.startswith(starts), text
+    assert "Urgent" in text
+    assert "free" in await desk.locator("ol.diary").inner_text()
+    await assert_accessible(desk)
+
+    phone = await browser.new_page(viewport={"width": 375, "height": 800})
+    await sign_in(phone, site)
+    await phone.get_by_role("heading", name="Requests").wait_for()
+    await phone.goto(desk.url)
+    await phone.wait_for_load_state()
+    scroll_width, screen_width = await phone.evaluate(PAGE_WIDTHS)
+    assert scroll_width <= screen_width  # nothing to scroll sideways
+    await assert_accessible(phone)
+    await phone.screenshot(path=str(screenshots / "desk-diary-phone.png"), full_page=True)
+    await phone.get_by_role("link", name=reference).click()
+    await phone.get_by_role("heading", name=re.compile(reference)).wait_for()

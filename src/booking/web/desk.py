@@ -54,6 +54,7 @@ from booking.web.sessions import (
     csrf_matches,
     set_session_cookie,
 )
+from booking.web.suggested import suggested_times
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
@@ -394,6 +395,19 @@ async def detail_page(
     errors = dict(errors or {})
     for name in set(errors) - {form.name for form in forms} - {"page"}:
         errors["page"] = errors.pop(name)
+    active = [p for p in await providers.list_providers(session) if p.is_active]
+    # Suggested times, when a form on the page takes a start time (confirm or move).
+    suggestions = (
+        await suggested_times(
+            session,
+            appointment=appointment,
+            active_providers=active,
+            settings=call.settings,
+            now=now,
+        )
+        if any("start" in form.fields for form in forms)
+        else []
+    )
     return call.page(
         "desk_detail.html",
         status_code=status_code,
@@ -408,7 +422,8 @@ async def detail_page(
             "reason": REASON_MAX_LENGTH,
             "message": MESSAGE_MAX_LENGTH,
         },
-        providers=[p for p in await providers.list_providers(session) if p.is_active],
+        providers=active,
+        suggestions=suggestions,
         default_duration=item.duration_minutes
         or REASONS[ReasonCode(appointment.reason_code)].default_duration_minutes,
         # What the clerk typed is kept; fields never typed read as empty.
