@@ -45,6 +45,7 @@ from booking.staff.throttle import SignInThrottle
 from booking.web import book as web_book
 from booking.web import desk as web_desk
 from booking.web import diary as web_diary
+from booking.web import hours as web_hours
 from booking.web import manage as web_manage
 
 API_DESCRIPTION = """
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # Pages for people: the desk, the hosted form, the patient's link. Assets are served here.
     app.include_router(web_desk.router)
     app.include_router(web_diary.router)
+    app.include_router(web_hours.router)
     app.include_router(web_book.router)
     app.include_router(web_manage.router)
     app.mount("/static", StaticFiles(packages=[("booking.web", "static")]), name="static")
