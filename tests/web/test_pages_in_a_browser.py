@@ -17,10 +17,13 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
-from tests.servers import next_open_day
+from tests.servers import booking_env, next_open_day
+from tests.staff.helpers import create_staff_with_cli
 from tests.web.conftest import DESK_EMAIL, DESK_PASSWORD, SLOW_FORM_MIN_FILL_SECONDS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+ADMIN_EMAIL = "admin@practice.example"
 
 UNLABELLED_FIELDS = """() => [...document.querySelectorAll(
     'input:not([type=hidden]):not([tabindex="-1"]), select, textarea')]
@@ -382,3 +385,49 @@ async def test_an_urgent_request_is_booked_with_one_click_and_found_in_the_diary
     await phone.screenshot(path=str(screenshots / "desk-diary-phone.png"), full_page=True)
     await phone.get_by_role("link", name=reference).click()
     await phone.get_by_role("heading", name=re.compile(reference)).wait_for()
+
+
+async def test_an_admin_sets_a_lunch_break_and_a_day_off_on_a_phone(
+    browser: Any, site: str, database_url: str, tmp_path: Path, screenshots: Path
+) -> None:
+    create_staff_with_cli(
+        booking_env(database_url),
+        tmp_path,
+        ADMIN_EMAIL,
+        "--role",
+        "admin",
+        "--name",
+        "Ada Admin",
+        password=DESK_PASSWORD,
+    )
+    phone = await browser.new_page(viewport={"width": 375, "height": 800})
+    await phone.goto(site + "/desk/login")
+    await phone.get_by_label("Email", exact=True).fill(ADMIN_EMAIL)
+    await phone.get_by_label("Password", exact=True).fill(DESK_PASSWORD)
+    await phone.get_by_role("button", name="Sign in").click()
+    await phone.get_by_role("heading", name="Requests").wait_for()
+    await phone.get_by_role("link", name="Providers").click()
+    await phone.get_by_role("link", name=re.compile("hours and time off")).first.click()
+    await phone.get_by_role("heading", name="Weekly hours").wait_for()
+    await phone.wait_for_load_state()
+    assert "practice's default opening hours" in await phone.locator("main").inner_text()
+    assert await phone.evaluate(UNLABELLED_FIELDS) == []
+    await assert_accessible(phone)
+
+    await phone.get_by_label("Monday").fill("08:00-12:00, 13:00-17:00")
+    await phone.get_by_role("button", name="Save weekly hours").click()
+    await expect(phone.get_by_role("status")).to_have_text("Working hours saved.")
+    await expect(phone.get_by_label("Monday")).to_have_value("08:00-12:00, 13:00-17:00")
+
+    day_off = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    await phone.get_by_label("First day").fill(day_off)
+    await phone.get_by_label("Last day").fill(day_off)
+    await phone.get_by_label(re.compile("^Reason")).fill("Training day")
+    await phone.get_by_role("button", name="Add time off").click()
+    await expect(phone.get_by_role("status")).to_have_text("Time off added.")
+    await expect(phone.locator("ul.time-off li")).to_contain_text("Training day")
+    await phone.wait_for_load_state()
+    scroll_width, screen_width = await phone.evaluate(PAGE_WIDTHS)
+    assert scroll_width <= screen_width  # nothing to scroll sideways
+    await assert_accessible(phone)
+    await phone.screenshot(path=str(screenshots / "desk-hours-phone.png"), full_page=True)
