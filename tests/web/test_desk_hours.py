@@ -161,7 +161,9 @@ async def test_the_admin_adds_and_removes_time_off(
     ]
     page = await admin_browser.get(f"{HOURS}?done=added")
     assert "Time off added." in page.text
-    assert page.text.index("Thu 10 Dec 2026") < page.text.index("Thu 24 Dec 2026")
+    assert page.text.index("Thu 10 Dec 2026, 1:00 PM to Thu 10 Dec 2026, 3:00 PM") < (
+        page.text.index("Thu 24 Dec 2026, all day")
+    )
 
     removed = await admin_browser.post(
         f"{TIME_OFF}/{time_off[0]['id']}/remove", data={"csrf_token": csrf_token(page)}
@@ -169,6 +171,11 @@ async def test_the_admin_adds_and_removes_time_off(
     assert removed.status_code == 303
     left = (await api_hours(client, admin))["time_off"]
     assert [t["id"] for t in left] == [time_off[1]["id"]]
+
+    again = await admin_browser.post(
+        f"{TIME_OFF}/{time_off[0]['id']}/remove", data={"csrf_token": csrf_token(page)}
+    )
+    assert again.headers["location"] == f"{HOURS}?done=gone"
 
 
 async def test_time_off_ending_before_it_starts_shows_the_api_message(

@@ -16,7 +16,13 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from booking.errors import DomainError, FieldError, RequestInvalid, field_errors_from_validation
+from booking.errors import (
+    DomainError,
+    FieldError,
+    NotFound,
+    RequestInvalid,
+    field_errors_from_validation,
+)
 from booking.providers import service as providers
 from booking.providers.schemas import WEEKDAYS, TimeOffIn, WeeklyHoursIn
 from booking.staff.models import StaffRole
@@ -31,6 +37,7 @@ NOTICES = {
     "practice": "This provider now works the practice's opening hours.",
     "added": "Time off added.",
     "removed": "Time off removed.",
+    "gone": "That time off had already been removed.",
 }
 
 
@@ -132,6 +139,17 @@ def _messages(error: DomainError) -> dict[str, str]:
     return {"page": error.detail}
 
 
+def _when(start_at: dt.datetime, end_at: dt.datetime, zone: dt.tzinfo) -> str:
+    """Whole days as days ("Thu 24 Dec 2026, all day"), anything else with its times."""
+    starts, ends = start_at.astimezone(zone), end_at.astimezone(zone)
+    if starts.time() == ends.time() == dt.time():
+        last = ends.date() - dt.timedelta(days=1)
+        if last == starts.date():
+            return f"{starts:%a %-d %b %Y}, all day"
+        return f"{starts:%a %-d %b %Y} to {last:%a %-d %b %Y}, all day"
+    return f"{starts:%a %-d %b %Y, %-I:%M %p} to {ends:%a %-d %b %Y, %-I:%M %p}"
+
+
 async def hours_page(
     call: DeskCall,
     provider_id: uuid.UUID,
@@ -157,12 +175,7 @@ async def hours_page(
         days=[(f"day_{weekday.value}", DAY_NAMES[n]) for n, weekday in enumerate(WEEKDAYS)],
         shown=shown,
         time_off=[
-            {
-                "id": off.id,
-                "starts": f"{off.start_at.astimezone(zone):%a %-d %b %Y, %-I:%M %p}",
-                "ends": f"{off.end_at.astimezone(zone):%a %-d %b %Y, %-I:%M %p}",
-                "reason": off.reason,
-            }
+            {"id": off.id, "when": _when(off.start_at, off.end_at, zone), "reason": off.reason}
             for off in hours.time_off
         ],
         errors=defaultdict(str, errors or {}),
@@ -262,8 +275,12 @@ async def remove_time_off(
         return refused
     if await call.form() is None:
         return forbidden(call.request, call.settings)
-    async with call.session.begin_nested():
-        await providers.remove_time_off(
-            call.session, provider_id=provider_id, time_off_id=time_off_id
-        )
+    await providers.get_provider(call.session, provider_id)
+    try:
+        async with call.session.begin_nested():
+            await providers.remove_time_off(
+                call.session, provider_id=provider_id, time_off_id=time_off_id
+            )
+    except NotFound:
+        return _done(provider_id, "gone")  # removed already (a second click, another admin)
     return _done(provider_id, "removed")
