@@ -41,6 +41,15 @@ NOTICES = {
 }
 
 
+async def _admin_form(call: DeskCall) -> FormData | HTMLResponse:
+    """An admin's posted form with a good CSRF token; otherwise the page that refuses it."""
+    refused = _admins_only(call)
+    if refused is not None:
+        return refused
+    form = await call.form()
+    return form if form is not None else forbidden(call.request, call.settings)
+
+
 def _admins_only(call: DeskCall) -> HTMLResponse | None:
     if call.desk.staff.role == StaffRole.admin:
         return None
@@ -209,12 +218,9 @@ def _done(provider_id: uuid.UUID, what: str) -> RedirectResponse:
 
 @router.post("/providers/{provider_id}/hours")
 async def replace_hours(provider_id: uuid.UUID, call: DeskCallDep) -> Response:
-    refused = _admins_only(call)
-    if refused is not None:
-        return refused
-    form = await call.form()
-    if form is None:
-        return forbidden(call.request, call.settings)
+    form = await _admin_form(call)
+    if not isinstance(form, FormData):
+        return form
     practice = bool(_text(form, "practice"))
     weekly, days = ([], []) if practice else _weekly_data(form)
     try:
@@ -238,12 +244,9 @@ async def replace_hours(provider_id: uuid.UUID, call: DeskCallDep) -> Response:
 
 @router.post("/providers/{provider_id}/time-off")
 async def add_time_off(provider_id: uuid.UUID, call: DeskCallDep) -> Response:
-    refused = _admins_only(call)
-    if refused is not None:
-        return refused
-    form = await call.form()
-    if form is None:
-        return forbidden(call.request, call.settings)
+    form = await _admin_form(call)
+    if not isinstance(form, FormData):
+        return form
     try:
         async with call.session.begin_nested():
             try:
@@ -270,11 +273,9 @@ async def add_time_off(provider_id: uuid.UUID, call: DeskCallDep) -> Response:
 async def remove_time_off(
     provider_id: uuid.UUID, time_off_id: uuid.UUID, call: DeskCallDep
 ) -> Response:
-    refused = _admins_only(call)
-    if refused is not None:
-        return refused
-    if await call.form() is None:
-        return forbidden(call.request, call.settings)
+    form = await _admin_form(call)
+    if not isinstance(form, FormData):
+        return form
     await providers.get_provider(call.session, provider_id)
     try:
         async with call.session.begin_nested():
