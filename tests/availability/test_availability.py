@@ -4,7 +4,7 @@ right on the days the clocks change."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -194,22 +194,34 @@ async def test_31_days_is_the_longest_range_and_staff_only(
 # --- the days the clocks change (America/Chicago) ----------------------------------------------
 
 
-async def sundays_too(
-    client: httpx.AsyncClient, admin: dict[str, str], start: str, end: str
-) -> None:
-    weekly = [
-        {"weekday": day, "start": start, "end": end}
-        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    ]
-    assert (await client.put(HOURS, json={"weekly": weekly}, headers=admin)).status_code == 200
+OpenEveryDay = Callable[[dt.datetime, str, str], Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+def open_every_day(
+    client: httpx.AsyncClient, app: FastAPI, admin_account: Any, clock: FrozenClock
+) -> OpenEveryDay:
+    """open_every_day(at, start, end): with the clock moved to `at`, the admin opens every day
+    of the week, Sundays too, from `start` to `end`; returns the admin's headers."""
+
+    async def open_at(at: dt.datetime, start: str, end: str) -> dict[str, str]:
+        clock.advance(at - NOW)
+        admin = bearer(app, admin_account)
+        weekly = [
+            {"weekday": day, "start": start, "end": end}
+            for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        ]
+        response = await client.put(HOURS, json={"weekly": weekly}, headers=admin)
+        assert response.status_code == 200, response.text
+        return admin
+
+    return open_at
 
 
 async def test_spring_forward_keeps_wall_clock_hours(
-    client: httpx.AsyncClient, app: FastAPI, admin_account: Any, clock: FrozenClock
+    client: httpx.AsyncClient, open_every_day: OpenEveryDay
 ) -> None:
-    clock.advance(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC) - NOW)
-    admin = bearer(app, admin_account)
-    await sundays_too(client, admin, "08:00", "17:00")
+    admin = await open_every_day(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), "08:00", "17:00")
     slots = await free(client, admin, "2026-03-07", "2026-03-09")
     by_day: dict[str, list[str]] = {}
     for slot in slots:
@@ -222,11 +234,9 @@ async def test_spring_forward_keeps_wall_clock_hours(
 
 
 async def test_hours_across_the_missing_hour_are_an_hour_shorter(
-    client: httpx.AsyncClient, app: FastAPI, admin_account: Any, clock: FrozenClock
+    client: httpx.AsyncClient, open_every_day: OpenEveryDay
 ) -> None:
-    clock.advance(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC) - NOW)
-    admin = bearer(app, admin_account)
-    await sundays_too(client, admin, "00:00", "04:00")
+    admin = await open_every_day(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), "00:00", "04:00")
     slots = await free(client, admin, "2026-03-08", "2026-03-08", minutes=60)
     # 00:00 CST to 04:00 CDT is three hours: starts from 00:00 to 02:00 real time, every 15
     # minutes; the wall clock jumps from 01:59 to 03:00.
@@ -238,11 +248,9 @@ async def test_hours_across_the_missing_hour_are_an_hour_shorter(
 
 
 async def test_fall_back_keeps_wall_clock_hours(
-    client: httpx.AsyncClient, app: FastAPI, admin_account: Any, clock: FrozenClock
+    client: httpx.AsyncClient, open_every_day: OpenEveryDay
 ) -> None:
-    clock.advance(dt.datetime(2026, 10, 25, 12, tzinfo=dt.UTC) - NOW)
-    admin = bearer(app, admin_account)
-    await sundays_too(client, admin, "08:00", "17:00")
+    admin = await open_every_day(dt.datetime(2026, 10, 25, 12, tzinfo=dt.UTC), "08:00", "17:00")
     slots = await free(client, admin, "2026-10-31", "2026-11-02")
     firsts = {}
     for slot in slots:
@@ -256,12 +264,10 @@ async def test_fall_back_keeps_wall_clock_hours(
 
 
 async def test_a_visit_on_the_day_the_clocks_change_is_checked_on_that_days_hours(
-    client: httpx.AsyncClient, app: FastAPI, admin_account: Any, clock: FrozenClock
+    client: httpx.AsyncClient, open_every_day: OpenEveryDay
 ) -> None:
     appointment_id = await create_request(client)  # while the clock still says November
-    clock.advance(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC) - NOW)
-    admin = bearer(app, admin_account)
-    await sundays_too(client, admin, "08:00", "17:00")
+    admin = await open_every_day(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), "08:00", "17:00")
     url = f"/api/v1/appointments/{appointment_id}/confirm"
     # 07:30 CDT is 06:30 CST: outside, whichever offset one reads it with.
     early = await client.post(

@@ -11,21 +11,11 @@ from fastapi import FastAPI
 
 from booking.clock import FrozenClock
 from booking.providers.models import DEFAULT_PROVIDER_ID
+from tests.availability.helpers import book, book_visits_around_the_fall_back
 from tests.conftest import bearer
 from tests.helpers import assert_problem, chicago, create_request, error_fields
 
 MONDAY, TUESDAY = "2026-12-07", "2026-12-08"
-
-
-async def book(client: httpx.AsyncClient, headers: dict[str, str], start: str, **more: Any) -> str:
-    appointment_id = await create_request(client, **more.pop("request", {}))
-    response = await client.post(
-        f"/api/v1/appointments/{appointment_id}/confirm",
-        json={"start": start, **more},
-        headers=headers,
-    )
-    assert response.status_code == 200, response.text
-    return appointment_id
 
 
 async def schedule(
@@ -99,20 +89,8 @@ async def test_the_day_is_the_practice_day_also_when_the_clocks_change(
 ) -> None:
     """Sunday 1 November 2026 is 25 hours long in Chicago: from 05:00 UTC to 06:00 UTC the
     next day. Its first and last visits are in it, and only in it."""
-    ids = [await create_request(client) for _ in range(3)]  # while the clock says November 30
-    clock.advance(dt.datetime(2026, 10, 25, 12, tzinfo=dt.UTC) - clock.now())
+    starts = await book_visits_around_the_fall_back(client, app, admin_account, clock)
     admin = bearer(app, admin_account)
-    weekly = [{"weekday": day, "start": "00:00", "end": "23:59"} for day in ("sat", "sun", "mon")]
-    hours = f"/api/v1/providers/{DEFAULT_PROVIDER_ID}/hours"
-    assert (await client.put(hours, json={"weekly": weekly}, headers=admin)).status_code == 200
-    starts = ["2026-11-01T00:30:00-05:00", "2026-11-01T23:00:00-06:00", "2026-11-02T00:00:00-06:00"]
-    for appointment_id, start in zip(ids, starts, strict=True):
-        response = await client.post(
-            f"/api/v1/appointments/{appointment_id}/confirm",
-            json={"start": start, "duration_minutes": 30},
-            headers=admin,
-        )
-        assert response.status_code == 200, response.text
 
     sunday = await schedule(client, admin, date="2026-11-01")
     assert [visit["start"] for visit in sunday] == starts[:2]

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from booking.providers.models import DEFAULT_PROVIDER_ID
+from tests.availability.helpers import request_monday_afternoon_or_wednesday_morning
 from tests.helpers import assert_problem, chicago, create_request
 
 MONDAY, TUESDAY, WEDNESDAY = "2026-12-07", "2026-12-08", "2026-12-09"
@@ -48,14 +49,7 @@ async def confirm(
 async def test_suggestions_lie_in_the_windows_earliest_first_and_spread_over_them(
     client: httpx.AsyncClient, desk: dict[str, str]
 ) -> None:
-    appointment_id = await create_request(
-        client,
-        reason_code="sciatica",  # 45 minutes
-        preferred_windows=[
-            {"date": MONDAY, "part_of_day": "afternoon"},
-            {"date": WEDNESDAY, "part_of_day": "morning"},
-        ],
-    )
+    appointment_id = await request_monday_afternoon_or_wednesday_morning(client)
     slots = await suggest(client, desk, appointment_id, limit=4)
     assert pairs(slots) == [
         (MONDAY, "12:00", 0),

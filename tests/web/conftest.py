@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.availability.helpers import add_provider
 from tests.servers import booking_env, running_servers
 from tests.settings import IN_CI
 from tests.staff.helpers import create_staff_with_cli
@@ -91,3 +93,9 @@ def screenshots(tmp_path: Path) -> Path:
         folder = tmp_path / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture
+async def second_provider(client: httpx.AsyncClient, admin: dict[str, str]) -> str:
+    """The id of a second provider, "Dr Second", added by the admin beside the default one."""
+    return await add_provider(client, admin, "Dr Second")

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 
 from booking.clock import FrozenClock
 from booking.providers.models import DEFAULT_PROVIDER_ID
-from tests.conftest import bearer
-from tests.helpers import chicago, create_request
+from tests.availability.helpers import book, book_visits_around_the_fall_back
+from tests.helpers import chicago
 from tests.web.test_desk_sessions import desk_client, signed_in_cookie
 
 MONDAY, TUESDAY = "2026-12-07", "2026-12-08"
@@ -26,17 +26,6 @@ MONDAY, TUESDAY = "2026-12-07", "2026-12-08"
 async def browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with desk_client(app) as client:
         yield client
-
-
-async def book(client: httpx.AsyncClient, headers: dict[str, str], start: str, **more: Any) -> str:
-    appointment_id = await create_request(client, **more.pop("request", {}))
-    response = await client.post(
-        f"/api/v1/appointments/{appointment_id}/confirm",
-        json={"start": start, **more},
-        headers=headers,
-    )
-    assert response.status_code == 200, response.text
-    return appointment_id
 
 
 def days_of(page: httpx.Response) -> dict[str, list[str]]:
@@ -58,7 +47,7 @@ def _text(fragment: str) -> str:
 
 
 async def test_the_day_lists_visits_in_time_order_with_the_free_time_between(
-    client: httpx.AsyncClient, browser: httpx.AsyncClient, desk: dict[str, str], desk_account: Any
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, desk: dict[str, str]
 ) -> None:
     later = await book(client, desk, chicago(MONDAY, "14:00"))
     first = await book(
@@ -103,20 +92,14 @@ def _reference(page: httpx.Response, appointment_id: str | None, index: int = 0)
 
 
 async def test_the_week_shows_seven_days_from_monday_and_only_the_chosen_provider(
-    app: FastAPI,
     client: httpx.AsyncClient,
     browser: httpx.AsyncClient,
     desk: dict[str, str],
-    desk_account: Any,
-    admin_account: Any,
+    second_provider: str,
 ) -> None:
-    admin = bearer(app, admin_account)
-    added = await client.post("/api/v1/providers", json={"name": "Dr Second"}, headers=admin)
-    assert added.status_code == 201, added.text
-    second = added.json()["id"]
     await book(client, desk, chicago(TUESDAY, "11:00"), provider_id=str(DEFAULT_PROVIDER_ID))
     await book(client, desk, chicago(MONDAY, "16:00"), provider_id=str(DEFAULT_PROVIDER_ID))
-    theirs = await book(client, desk, chicago(MONDAY, "09:00"), provider_id=second)
+    theirs = await book(client, desk, chicago(MONDAY, "09:00"), provider_id=second_provider)
     await signed_in_cookie(browser)
 
     # Wednesday asked for: the week from Monday.
@@ -139,7 +122,7 @@ async def test_the_week_shows_seven_days_from_monday_and_only_the_chosen_provide
     assert "Not working." in page.text
     assert f"/desk/appointments/{theirs}" not in page.text
 
-    page = await browser.get("/desk/diary", params={"date": MONDAY, "provider": second})
+    page = await browser.get("/desk/diary", params={"date": MONDAY, "provider": second_provider})
     assert f"/desk/appointments/{theirs}" in page.text
     assert [row.split(" ")[0:3] for row in days_of(page)["Monday 7 December 2026"]] == [
         ["free", "8:00", "AM-9:00"],
@@ -147,8 +130,8 @@ async def test_the_week_shows_seven_days_from_monday_and_only_the_chosen_provide
         ["free", "9:30", "AM-5:00"],
     ]
     # Navigation keeps the view and the provider; no patient data in it.
-    assert "date=2026-12-08&amp;view=day&amp;provider=" + second in page.text
-    assert "date=2026-12-06&amp;view=day&amp;provider=" + second in page.text
+    assert "date=2026-12-08&amp;view=day&amp;provider=" + second_provider in page.text
+    assert "date=2026-12-06&amp;view=day&amp;provider=" + second_provider in page.text
 
 
 async def test_the_day_the_clocks_go_back_has_its_25_hours(
@@ -161,20 +144,7 @@ async def test_the_day_the_clocks_go_back_has_its_25_hours(
 ) -> None:
     """Sunday 1 November 2026 in Chicago: 00:00 CDT to 24:00 CST. Its visits, and the free
     time between them, are in it and only in it, each time with its zone's name."""
-    ids = [await create_request(client) for _ in range(3)]  # while the clock says November 30
-    clock.advance(dt.datetime(2026, 10, 25, 12, tzinfo=dt.UTC) - clock.now())
-    admin = bearer(app, admin_account)
-    weekly = [{"weekday": day, "start": "00:00", "end": "23:59"} for day in ("sat", "sun", "mon")]
-    hours = f"/api/v1/providers/{DEFAULT_PROVIDER_ID}/hours"
-    assert (await client.put(hours, json={"weekly": weekly}, headers=admin)).status_code == 200
-    starts = ["2026-11-01T00:30:00-05:00", "2026-11-01T23:00:00-06:00", "2026-11-02T00:00:00-06:00"]
-    for appointment_id, start in zip(ids, starts, strict=True):
-        response = await client.post(
-            f"/api/v1/appointments/{appointment_id}/confirm",
-            json={"start": start, "duration_minutes": 30},
-            headers=admin,
-        )
-        assert response.status_code == 200, response.text
+    await book_visits_around_the_fall_back(client, app, admin_account, clock)
     await signed_in_cookie(browser)
 
     sunday = days_of(await browser.get("/desk/diary", params={"date": "2026-11-01"}))
@@ -216,7 +186,6 @@ async def test_a_visit_held_or_missed_says_so_a_confirmed_one_does_not(
     client: httpx.AsyncClient,
     browser: httpx.AsyncClient,
     desk: dict[str, str],
-    desk_account: Any,
     clock: FrozenClock,
 ) -> None:
     held = await book(client, desk, chicago(MONDAY, "09:00"))

@@ -69,7 +69,6 @@ async def test_the_desk_refuses_what_the_api_refuses_with_the_same_words(
     client: httpx.AsyncClient,
     browser: httpx.AsyncClient,
     desk: dict[str, str],
-    desk_account: Any,
     slug: str,
     desk_fields: dict[str, str],
     api_body: dict[str, Any] | None,
@@ -99,12 +98,7 @@ def buttons(page: httpx.Response) -> list[str]:
 
 
 async def test_the_desk_offers_the_actions_the_lifecycle_allows(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    browser: httpx.AsyncClient,
-    desk: dict[str, str],
-    desk_account: Any,
-    clock: FrozenClock,
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, desk: dict[str, str], clock: FrozenClock
 ) -> None:
     appointment_id = await create_request(client)
     await signed_in_cookie(browser)
@@ -126,12 +120,7 @@ async def test_the_desk_offers_the_actions_the_lifecycle_allows(
 
 
 async def test_completed_and_no_show_are_offered_only_once_the_visit_has_begun(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    browser: httpx.AsyncClient,
-    desk: dict[str, str],
-    desk_account: Any,
-    clock: FrozenClock,
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, desk: dict[str, str], clock: FrozenClock
 ) -> None:
     appointment_id = await create_request(client)
     await client.post(

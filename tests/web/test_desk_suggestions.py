@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from booking.providers.models import DEFAULT_PROVIDER_ID
-from tests.conftest import bearer
+from tests.availability.helpers import request_monday_afternoon_or_wednesday_morning
 from tests.helpers import chicago, create_request
 from tests.web.test_desk_sessions import desk_client, signed_in_cookie
 
@@ -58,16 +58,9 @@ async def click(browser: httpx.AsyncClient, form: dict[str, str]) -> httpx.Respo
 
 
 async def test_the_page_lists_the_services_suggestions_in_the_practices_time(
-    client: httpx.AsyncClient, browser: httpx.AsyncClient, desk: dict[str, str], desk_account: Any
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, desk: dict[str, str]
 ) -> None:
-    appointment_id = await create_request(
-        client,
-        reason_code="sciatica",  # 45 minutes
-        preferred_windows=[
-            {"date": MONDAY, "part_of_day": "afternoon"},
-            {"date": WEDNESDAY, "part_of_day": "morning"},
-        ],
-    )
+    appointment_id = await request_monday_afternoon_or_wednesday_morning(client)
     await signed_in_cookie(browser)
     page = await browser.get(f"/desk/appointments/{appointment_id}")
     assert page.status_code == 200
@@ -87,7 +80,7 @@ async def test_the_page_lists_the_services_suggestions_in_the_practices_time(
 
 
 async def test_one_click_confirms_exactly_that_slot(
-    client: httpx.AsyncClient, browser: httpx.AsyncClient, desk: dict[str, str], desk_account: Any
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, desk: dict[str, str]
 ) -> None:
     appointment_id = await create_request(
         client, preferred_windows=[{"date": WEDNESDAY, "part_of_day": "afternoon"}]
@@ -115,7 +108,7 @@ async def test_one_click_confirms_exactly_that_slot(
 
 
 async def test_a_suggestion_taken_meanwhile_shows_the_409_and_books_nothing(
-    client: httpx.AsyncClient, browser: httpx.AsyncClient, desk: dict[str, str], desk_account: Any
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, desk: dict[str, str]
 ) -> None:
     window = [{"date": MONDAY, "part_of_day": "morning"}]
     appointment_id = await create_request(client, preferred_windows=window)
@@ -144,7 +137,7 @@ async def test_a_suggestion_taken_meanwhile_shows_the_409_and_books_nothing(
 
 
 async def test_a_closed_request_has_no_suggestions(
-    client: httpx.AsyncClient, browser: httpx.AsyncClient, desk: dict[str, str], desk_account: Any
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, desk: dict[str, str]
 ) -> None:
     appointment_id = await create_request(client)
     declined = await client.post(
@@ -159,17 +152,11 @@ async def test_a_closed_request_has_no_suggestions(
 
 
 async def test_with_several_providers_each_suggestion_names_its_provider(
-    app: FastAPI,
     client: httpx.AsyncClient,
     browser: httpx.AsyncClient,
     desk: dict[str, str],
-    desk_account: Any,
-    admin_account: Any,
+    second_provider: str,
 ) -> None:
-    added = await client.post(
-        "/api/v1/providers", json={"name": "Dr Second"}, headers=bearer(app, admin_account)
-    )
-    assert added.status_code == 201, added.text
     window = [{"date": MONDAY, "part_of_day": "morning"}]
     # The first provider is busy at 08:00: the 08:00 suggestion is the second provider's.
     busy = await create_request(client, preferred_windows=window)
@@ -183,9 +170,9 @@ async def test_with_several_providers_each_suggestion_names_its_provider(
     await signed_in_cookie(browser)
     forms = suggestion_forms(await browser.get(f"/desk/appointments/{appointment_id}"))
     assert forms[0]["label"] == "Confirm: Mon 7 Dec, 8:00 AM CST · Dr Second"
-    assert forms[0]["provider_id"] == added.json()["id"]
+    assert forms[0]["provider_id"] == second_provider
     response = await click(browser, forms[0])
     assert response.status_code == 303, response.text
     booked = (await client.get(f"/api/v1/appointments/{appointment_id}", headers=desk)).json()
-    assert booked["provider_id"] == added.json()["id"]
+    assert booked["provider_id"] == second_provider
     assert booked["start"] == chicago(MONDAY, "08:00")
