@@ -40,7 +40,7 @@ from booking.db import create_engine
 from booking.providers.models import DEFAULT_PROVIDER_ID, Provider
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from tests.conftest import _ensure_database
+from tests.databases import ensure_database
 from tests.factories import appointment_request
 from tests.servers import BOOKING, booking_env, running_servers
 
@@ -218,7 +218,7 @@ def main() -> None:
         if not args.skip_sqlite:
             run("sqlite", f"sqlite:///{workdir}/bench.db", args, workdir)
         if not args.skip_postgres:
-            asyncio.run(_ensure_database(args.postgres, fresh=True))
+            asyncio.run(ensure_database(args.postgres, fresh=True))
             run("postgresql", args.postgres, args, workdir)
 
 
