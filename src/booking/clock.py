@@ -6,6 +6,11 @@ import datetime as dt
 from typing import Protocol
 
 
+def local_midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """Where a practice-local day begins, in UTC (a day the clocks change is 23 or 25 hours)."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+
+
 class Clock(Protocol):
     def now(self) -> dt.datetime:
         """The current time, timezone-aware, in UTC."""

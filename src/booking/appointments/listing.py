@@ -49,6 +49,7 @@ from booking.appointments.models import (
 )
 from booking.appointments.reasons import ReasonCode
 from booking.appointments.service import REFERENCE_ALPHABET
+from booking.clock import local_midnight
 from booking.errors import FieldError, RequestInvalid
 
 
@@ -222,10 +223,6 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _local_midnight(day: dt.date, timezone: dt.tzinfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), timezone).astimezone(dt.UTC)
-
-
 def _filter_parameters(filters: ListFilters, timezone: dt.tzinfo) -> dict[str, Any]:
     """The values of the filters in use, by bind parameter name (see ``_conditions``)."""
 
@@ -233,7 +230,7 @@ def _filter_parameters(filters: ListFilters, timezone: dt.tzinfo) -> dict[str, A
         """The start of the day in the practice's zone (``days_later``: of a later day)."""
         if day is None:
             return None
-        return _local_midnight(day + dt.timedelta(days=days_later), timezone)
+        return local_midnight(day + dt.timedelta(days=days_later), timezone)
 
     params: dict[str, Any] = {
         "statuses": [status.value for status in filters.statuses] or None,

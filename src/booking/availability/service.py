@@ -31,6 +31,7 @@ from booking.appointments.models import (
     PartOfDay,
 )
 from booking.appointments.reasons import REASONS, ReasonCode
+from booking.clock import local_midnight
 from booking.config import Settings
 from booking.errors import FieldError, RequestInvalid
 from booking.providers import service as providers
@@ -108,8 +109,8 @@ async def free_slots(
     if not days or not provider_ids:
         return []
     zone = settings.timezone
-    range_start = _midnight(days[0], zone)
-    range_end = _midnight(days[-1] + dt.timedelta(days=1), zone)
+    range_start = local_midnight(days[0], zone)
+    range_end = local_midnight(days[-1] + dt.timedelta(days=1), zone)
     templates = await providers.weekly_templates(session, provider_ids, settings)
     blocked = await providers.time_off_between(session, provider_ids, range_start, range_end)
     buffer = dt.timedelta(minutes=settings.visit_buffer_minutes)
@@ -186,10 +187,6 @@ def _merged(intervals: list[Interval]) -> list[Interval]:
         else:
             merged.append((starts, ends))
     return merged
-
-
-def _midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone).astimezone(dt.UTC)
 
 
 # --- suggestions for a request -----------------------------------------------------------------
@@ -318,8 +315,8 @@ async def schedule(
     """The visits with a time (confirmed, and completed or no-show once held) from the start
     of ``first_day`` for ``days`` practice-local days, in time order: one query."""
     zone = settings.timezone
-    starts = _midnight(first_day, zone)
-    ends = _midnight(first_day + dt.timedelta(days=days), zone)
+    starts = local_midnight(first_day, zone)
+    ends = local_midnight(first_day + dt.timedelta(days=days), zone)
     statement = (
         select(
             col(Appointment.id),

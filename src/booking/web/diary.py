@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse
 from booking.appointments.lifecycle import TRANSITIONS, AppointmentStatus, Visit
 from booking.appointments.reasons import REASONS, ReasonCode
 from booking.availability import service as availability
+from booking.clock import local_midnight
 from booking.config import Settings
 from booking.providers import service as providers
 from booking.providers.models import Provider
@@ -110,8 +111,8 @@ async def diary_days(
         settings=settings,
     )
     template = (await providers.weekly_templates(session, [provider_id], settings))[provider_id]
-    range_start = _midnight(days[0], zone)
-    range_end = _midnight(days[-1] + dt.timedelta(days=1), zone)
+    range_start = local_midnight(days[0], zone)
+    range_end = local_midnight(days[-1] + dt.timedelta(days=1), zone)
     time_off = (await providers.time_off_between(session, [provider_id], range_start, range_end))[
         provider_id
     ]
@@ -186,10 +187,6 @@ def _gaps(period: Interval, busy: list[Interval]) -> list[Interval]:
     if at < period[1]:
         gaps.append((at, period[1]))
     return [(starts, ends) for starts, ends in gaps if ends > starts]
-
-
-def _midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone).astimezone(dt.UTC)
 
 
 def _changes_offset(day: dt.date, zone: dt.tzinfo) -> bool:
