@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -453,22 +453,36 @@ async def _book(
     check_visit_time(start_at, end_at, ctx.settings, ctx.now)
     await check_working_time(session, provider_id, start_at, end_at, ctx.settings)
     # A friendly answer first; the constraint (or trigger) is the guarantee under concurrency.
-    clash = (
-        select(col(Appointment.id))
-        .where(
-            col(Appointment.provider_id) == provider_id,
-            col(Appointment.status) == AppointmentStatus.confirmed,
-            col(Appointment.id) != appointment.id,
-            col(Appointment.start_at) < end_at,
-            col(Appointment.end_at) > start_at,
-        )
-        .limit(1)
-    )
-    if (await session.execute(clash)).first() is not None:
+    if await confirmed_visits(session, [provider_id], start_at, end_at, ignoring=appointment.id):
         raise SlotTaken(_slot_taken_detail(start_at, end_at, ctx.settings))
     appointment.provider_id = provider_id
     appointment.start_at = start_at
     appointment.end_at = end_at
+
+
+async def confirmed_visits(
+    session: AsyncSession,
+    provider_ids: Sequence[uuid.UUID],
+    start_at: dt.datetime,
+    end_at: dt.datetime,
+    *,
+    ignoring: uuid.UUID | None = None,
+) -> list[tuple[uuid.UUID, dt.datetime, dt.datetime]]:
+    """(provider, start, end) of the confirmed visits of these providers that overlap
+    [start_at, end_at), in one query: what a booking may not overlap (``ignoring``: the visit
+    being moved), and what availability leaves out."""
+    statement = select(
+        col(Appointment.provider_id), col(Appointment.start_at), col(Appointment.end_at)
+    ).where(
+        col(Appointment.status) == AppointmentStatus.confirmed,
+        col(Appointment.provider_id).in_(list(provider_ids)),
+        col(Appointment.start_at) < end_at,
+        col(Appointment.end_at) > start_at,
+    )
+    if ignoring is not None:
+        statement = statement.where(col(Appointment.id) != ignoring)
+    # Confirmed visits always have a provider and a time (the model's check constraint).
+    return [tuple(row) for row in await session.execute(statement)]  # type: ignore[misc]
 
 
 def check_visit_time(

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking.appointments import service as appointments
 from booking.appointments.errors import AppointmentNotFound, InvalidTransition
 from booking.appointments.models import (
     SCHEDULED_STATUSES,
@@ -35,7 +36,6 @@ from booking.clock import local_midnight
 from booking.config import Settings
 from booking.errors import FieldError, RequestInvalid
 from booking.providers import service as providers
-from booking.providers.models import Provider
 
 MAX_RANGE_DAYS = 31
 MAX_SCHEDULE_DAYS = 7
@@ -114,8 +114,8 @@ async def free_slots(
     templates = await providers.weekly_templates(session, provider_ids, settings)
     blocked = await providers.time_off_between(session, provider_ids, range_start, range_end)
     buffer = dt.timedelta(minutes=settings.visit_buffer_minutes)
-    for pid, starts, ends in await _visits(
-        session, provider_ids, range_start - buffer, range_end + buffer, ignoring
+    for pid, starts, ends in await appointments.confirmed_visits(
+        session, provider_ids, range_start - buffer, range_end + buffer, ignoring=ignoring
     ):
         blocked[pid].append((starts - buffer, ends + buffer))
 
@@ -143,38 +143,9 @@ async def _bookable_providers(
     session: AsyncSession, provider_id: uuid.UUID | None
 ) -> list[uuid.UUID]:
     if provider_id is not None:
-        provider = await session.get(Provider, provider_id)
-        if provider is None or not provider.is_active:
-            raise RequestInvalid([FieldError("query.provider_id", "is not an active provider")])
+        await providers.active_provider(session, provider_id, field="query.provider_id")
         return [provider_id]
-    statement = (
-        select(col(Provider.id))
-        .where(col(Provider.is_active))
-        .order_by(col(Provider.created_at), col(Provider.id))
-    )
-    return list((await session.execute(statement)).scalars())
-
-
-async def _visits(
-    session: AsyncSession,
-    provider_ids: Sequence[uuid.UUID],
-    start_at: dt.datetime,
-    end_at: dt.datetime,
-    ignoring: uuid.UUID | None,
-) -> list[tuple[uuid.UUID, dt.datetime, dt.datetime]]:
-    """Confirmed visits of these providers overlapping [start_at, end_at): one query."""
-    statement = select(
-        col(Appointment.provider_id), col(Appointment.start_at), col(Appointment.end_at)
-    ).where(
-        col(Appointment.status) == AppointmentStatus.confirmed,
-        col(Appointment.provider_id).in_(list(provider_ids)),
-        col(Appointment.start_at) < end_at,
-        col(Appointment.end_at) > start_at,
-    )
-    if ignoring is not None:
-        statement = statement.where(col(Appointment.id) != ignoring)
-    # Confirmed visits always have a provider and a time (the model's check constraint).
-    return [tuple(row) for row in await session.execute(statement)]  # type: ignore[misc]
+    return [provider.id for provider in await providers.list_providers(session, active_only=True)]
 
 
 def _merged(intervals: list[Interval]) -> list[Interval]:

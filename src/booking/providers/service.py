@@ -23,9 +23,22 @@ from booking.errors import FieldError, NotFound, RequestInvalid
 from booking.providers.models import Provider, TimeOff, WorkingHours
 
 
-async def list_providers(session: AsyncSession) -> list[Provider]:
+async def list_providers(session: AsyncSession, *, active_only: bool = False) -> list[Provider]:
+    """Every provider, or only those visits can be booked with, oldest first."""
     statement = select(Provider).order_by(col(Provider.created_at), col(Provider.id))
+    if active_only:
+        statement = statement.where(col(Provider.is_active))
     return list((await session.execute(statement)).scalars())
+
+
+async def active_provider(
+    session: AsyncSession, provider_id: uuid.UUID, *, field: str = "provider_id"
+) -> Provider:
+    """The provider with this id, if visits can be booked with them (422 on ``field`` if not)."""
+    provider = await session.get(Provider, provider_id)
+    if provider is None or not provider.is_active:
+        raise RequestInvalid([FieldError(field, "is not an active provider")])
+    return provider
 
 
 async def add_provider(session: AsyncSession, *, name: str, now: dt.datetime) -> Provider:
@@ -69,11 +82,8 @@ async def _lock_for_change(session: AsyncSession, provider_id: uuid.UUID) -> Non
 async def choose_provider(session: AsyncSession, provider_id: uuid.UUID | None) -> Provider:
     """The provider asked for, or the only active one when none is named."""
     if provider_id is not None:
-        provider = await session.get(Provider, provider_id)
-        if provider is None or not provider.is_active:
-            raise RequestInvalid([FieldError("provider_id", "is not an active provider")])
-        return provider
-    active = [provider for provider in await list_providers(session) if provider.is_active]
+        return await active_provider(session, provider_id)
+    active = await list_providers(session, active_only=True)
     if len(active) != 1:
         raise RequestInvalid(
             [FieldError("provider_id", "is required when the practice has several providers")]

@@ -395,7 +395,7 @@ async def detail_page(
     errors = dict(errors or {})
     for name in set(errors) - {form.name for form in forms} - {"page"}:
         errors["page"] = errors.pop(name)
-    active = [p for p in await providers.list_providers(session) if p.is_active]
+    active = await providers.list_providers(session, active_only=True)
     # Suggested times, when a form on the page takes a start time (confirm or move).
     suggestions = (
         await suggested_times(

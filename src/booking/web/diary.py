@@ -203,7 +203,7 @@ async def diary(
     view: str | None = None,
     provider: str | None = None,
 ) -> HTMLResponse:
-    active = [p for p in await providers.list_providers(call.session) if p.is_active]
+    active = await providers.list_providers(call.session, active_only=True)
     today = call.clock.now().astimezone(call.settings.timezone).date()
     choice = choose(date=date, view=view, provider_id=provider, active=active, today=today)
     step = dt.timedelta(days=choice.days)
