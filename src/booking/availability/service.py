@@ -43,8 +43,6 @@ MAX_SCHEDULE_DAYS = 7
 FALLBACK_DAYS = 14
 NOON = dt.time(12, 0)
 
-Interval = tuple[dt.datetime, dt.datetime]
-
 
 @dataclass(frozen=True, slots=True)
 class Slot:
@@ -123,7 +121,7 @@ async def free_slots(
     step = dt.timedelta(minutes=settings.slot_minutes)
     found: list[tuple[dt.datetime, int, Slot]] = []
     for order, pid in enumerate(provider_ids):
-        busy = _merged(blocked[pid])
+        busy = providers.merge_intervals(blocked[pid])
         at = 0  # the first busy interval that may still matter: starts only move forward
         for day in days:
             for begins, ends in providers.working_periods(templates[pid], day, settings):
@@ -146,18 +144,6 @@ async def _bookable_providers(
         await providers.active_provider(session, provider_id, field="query.provider_id")
         return [provider_id]
     return [provider.id for provider in await providers.list_providers(session, active_only=True)]
-
-
-def _merged(intervals: list[Interval]) -> list[Interval]:
-    """Overlapping and touching intervals joined, in order: their ends then rise with their
-    starts, so one pointer walks them."""
-    merged: list[Interval] = []
-    for starts, ends in sorted(intervals):
-        if merged and starts <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(ends, merged[-1][1]))
-        else:
-            merged.append((starts, ends))
-    return merged
 
 
 # --- suggestions for a request -----------------------------------------------------------------

@@ -115,6 +115,15 @@ async def weekly_templates(
     session: AsyncSession, provider_ids: Sequence[uuid.UUID], settings: Settings
 ) -> dict[uuid.UUID, list[WeeklyRange]]:
     """Each provider's template, in one query; the practice's hours for those without one."""
+    found = await _stored_templates(session, provider_ids)
+    default = practice_template(settings)
+    return {pid: found.get(pid, default) for pid in provider_ids}
+
+
+async def _stored_templates(
+    session: AsyncSession, provider_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[WeeklyRange]]:
+    """The templates stored for these providers (those without one are left out), sorted."""
     statement = select(
         col(WorkingHours.provider_id),
         col(WorkingHours.weekday),
@@ -124,8 +133,7 @@ async def weekly_templates(
     found: dict[uuid.UUID, list[WeeklyRange]] = {}
     for provider_id, weekday, start, end in await session.execute(statement):
         found.setdefault(provider_id, []).append(WeeklyRange(weekday, start, end))
-    default = practice_template(settings)
-    return {pid: sorted(found[pid]) if pid in found else default for pid in provider_ids}
+    return {pid: sorted(ranges) for pid, ranges in found.items()}
 
 
 async def time_off_between(
@@ -159,15 +167,26 @@ def working_periods(
     if day in settings.closed_dates:
         return []
     zone = settings.timezone
-    periods: list[Interval] = []
-    for weekly in sorted(r for r in template if r.weekday == day.weekday()):
-        start = dt.datetime.combine(day, weekly.start, tzinfo=zone).astimezone(dt.UTC)
-        end = dt.datetime.combine(day, weekly.end, tzinfo=zone).astimezone(dt.UTC)
-        if periods and start <= periods[-1][1]:
-            periods[-1] = (periods[-1][0], max(end, periods[-1][1]))
+    return merge_intervals(
+        (
+            dt.datetime.combine(day, weekly.start, tzinfo=zone).astimezone(dt.UTC),
+            dt.datetime.combine(day, weekly.end, tzinfo=zone).astimezone(dt.UTC),
+        )
+        for weekly in template
+        if weekly.weekday == day.weekday()
+    )
+
+
+def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
+    """Overlapping and touching intervals joined, in order: their ends then rise with their
+    starts, so one pointer walks them."""
+    merged: list[Interval] = []
+    for starts, ends in sorted(intervals):
+        if merged and starts <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(ends, merged[-1][1]))
         else:
-            periods.append((start, end))
-    return periods
+            merged.append((starts, ends))
+    return merged
 
 
 def overlapping_ranges(ranges: Iterable[WeeklyRange]) -> list[tuple[WeeklyRange, WeeklyRange]]:
@@ -199,11 +218,9 @@ async def get_hours(
     """The template in force (the practice's when the provider has none) and the time off
     that has not ended yet."""
     await get_provider(session, provider_id)
-    stored = await session.execute(
-        select(col(WorkingHours.id)).where(col(WorkingHours.provider_id) == provider_id).limit(1)
-    )
-    uses_practice_hours = stored.first() is None
-    weekly = (await weekly_templates(session, [provider_id], settings))[provider_id]
+    stored = (await _stored_templates(session, [provider_id])).get(provider_id)
+    uses_practice_hours = stored is None
+    weekly = practice_template(settings) if stored is None else stored
     time_off = await session.execute(
         select(TimeOff)
         .where(col(TimeOff.provider_id) == provider_id, col(TimeOff.end_at) > now)

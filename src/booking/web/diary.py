@@ -22,6 +22,7 @@ from booking.clock import local_midnight
 from booking.config import Settings
 from booking.providers import service as providers
 from booking.providers.models import Provider
+from booking.providers.service import Interval
 from booking.web.desk import DeskCallDep
 from booking.web.pages import STATUS_LABELS
 
@@ -32,8 +33,6 @@ VIEWS = {"day": 1, "week": 7}
 # What a diary holds by default (the status a booking leads to): only other statuses (a visit
 # held, or missed) are marked.
 BOOKED = frozenset(t.to_status for t in TRANSITIONS.values() if t.visit == Visit.books)
-
-Interval = tuple[dt.datetime, dt.datetime]
 
 
 @dataclass(frozen=True)
