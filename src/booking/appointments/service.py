@@ -450,7 +450,8 @@ async def _book(
 ) -> None:
     start_at = start.astimezone(dt.UTC)
     end_at = start_at + dt.timedelta(minutes=minutes)
-    check_visit_time(start_at, end_at, ctx.settings, ctx.now)
+    if start_at <= ctx.now:
+        raise RequestInvalid([FieldError("start", "must be in the future")])
     await check_working_time(session, provider_id, start_at, end_at, ctx.settings)
     # A friendly answer first; the constraint (or trigger) is the guarantee under concurrency.
     if await confirmed_visits(session, [provider_id], start_at, end_at, ignoring=appointment.id):
@@ -485,14 +486,6 @@ async def confirmed_visits(
     return [tuple(row) for row in await session.execute(statement)]  # type: ignore[misc]
 
 
-def check_visit_time(
-    start_at: dt.datetime, end_at: dt.datetime, settings: Settings, now: dt.datetime
-) -> None:
-    """A visit starts in the future (whether its provider works then: check_working_time)."""
-    if start_at <= now:
-        raise RequestInvalid([FieldError("start", "must be in the future")])
-
-
 async def check_working_time(
     session: AsyncSession,
     provider_id: uuid.UUID,
@@ -510,19 +503,20 @@ async def check_working_time(
     day = start_at.astimezone(settings.timezone).date()
     template = (await providers.weekly_templates(session, [provider_id], settings))[provider_id]
     periods = providers.working_periods(template, day, settings)
-    when = _describe_time(start_at, end_at, settings)
     if not any(begins <= start_at and end_at <= ends for begins, ends in periods):
         zone = settings.timezone
         hours = ", ".join(
             f"{begins.astimezone(zone):%H:%M}-{ends.astimezone(zone):%H:%M}"
             for begins, ends in periods
         )
+        when = _describe_time(start_at, end_at, settings)
         raise OutsideWorkingHours(
             f"{when} is outside this provider's working hours "
             f"({f'that day: {hours}' if hours else 'they do not work that day'})."
         )
     time_off = await providers.time_off_between(session, [provider_id], start_at, end_at)
     if time_off[provider_id]:
+        when = _describe_time(start_at, end_at, settings)
         raise OutsideWorkingHours(f"{when} falls in this provider's time off.")
 
 
