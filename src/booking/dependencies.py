@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import json
 from email.message import Message
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.clock import Clock
 from booking.config import Settings
 from booking.errors import (
     FieldError,
+    ModelT,
     RequestInvalid,
     UnsupportedMediaType,
     field_errors_from_validation,
+    validated,
 )
 
 
@@ -93,26 +95,20 @@ async def require_json_body(request: Request) -> None:
         raise UnsupportedMediaType("Send the body as application/json.")
 
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
 def parse_json_body(body: bytes, model: type[ModelT], context: dict[str, Any]) -> ModelT:
     """``model`` from a JSON body, validated with ``context`` (FastAPI's own body parameters
     cannot pass one). Errors are the 422 FastAPI's would be: one problem naming every field."""
     if not body:
         raise RequestInvalid([FieldError("body", "is required")])
     try:
-        try:
-            return model.model_validate_json(body, context=context)
-        except ValidationError as error:
-            if error.errors()[0]["type"] != "json_invalid":
-                raise
-        # pydantic's parser refuses some text Python's accepts and browsers send (an escaped
-        # lone surrogate, NaN): parsed as FastAPI would, the field that holds it is named.
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise RequestInvalid([FieldError("body", "the body is not valid JSON")]) from None
-        return model.model_validate(data, context=context)
+        return model.model_validate_json(body, context=context)
     except ValidationError as error:
-        raise RequestInvalid(field_errors_from_validation(error.errors())) from None
+        if error.errors()[0]["type"] != "json_invalid":
+            raise RequestInvalid(field_errors_from_validation(error.errors())) from None
+    # pydantic's parser refuses some text Python's accepts and browsers send (an escaped
+    # lone surrogate, NaN): parsed as FastAPI would, the field that holds it is named.
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise RequestInvalid([FieldError("body", "the body is not valid JSON")]) from None
+    return validated(model, data, context)

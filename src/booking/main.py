@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return RedirectResponse("/desk/login", status_code=303)
 
     app.add_exception_handler(web_desk.LoginRequired, to_sign_in)
+    app.add_exception_handler(web_hours.NotAnAdmin, web_hours.refuse_non_admin)
 
     # Outermost last: request id and errors around everything, then headers, CORS, body limit,
     # and innermost the one retry of a request whose pooled connection was found dead.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -40,7 +40,7 @@ from booking.errors import (
     DomainError,
     FieldError,
     RequestInvalid,
-    field_errors_from_validation,
+    validated,
 )
 from booking.providers import service as providers
 from booking.staff import service as staff_service
@@ -104,7 +104,7 @@ class DeskCall:
     async def form(self) -> FormData | None:
         """The posted form, or None when its CSRF token is not this desk session's."""
         form = await self.request.form()
-        return form if csrf_matches(self.desk.session, _text(form, "csrf_token")) else None
+        return form if csrf_matches(self.desk.session, form_text(form, "csrf_token")) else None
 
     def page(self, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
         return render(
@@ -128,15 +128,22 @@ async def desk_call(
 DeskCallDep = Annotated[DeskCall, Depends(desk_call)]
 
 
-def forbidden(request: Request, settings: Settings) -> HTMLResponse:
+def forbidden(
+    request: Request,
+    settings: Settings,
+    *,
+    heading: str = "This form has expired",
+    text: str = "Go back, reload the page and try again.",
+) -> HTMLResponse:
+    """The 403 page: a form whose CSRF token is not this session's, unless told otherwise."""
     return render(
         request,
         "message.html",
         settings,
         status_code=403,
         headers=PAGE_HEADERS,
-        heading="This form has expired",
-        text="Go back, reload the page and try again.",
+        heading=heading,
+        text=text,
     )
 
 
@@ -185,7 +192,7 @@ async def login(
     request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> Response:
     form = await request.form()
-    email = _text(form, "email")
+    email = form_text(form, "email")
     password = str(form.get("password") or "")
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, str(form.get("csrf_token") or "")):
@@ -275,7 +282,7 @@ async def filtered_board(call: DeskCallDep) -> Response:
     form = await call.form()
     if form is None:
         return forbidden(call.request, call.settings)
-    chosen = {} if _text(form, "clear") else _chosen_filters(form)
+    chosen = {} if form_text(form, "clear") else _chosen_filters(form)
     await desk_sessions.keep_board_filter(
         call.session, desk_session=call.desk.session, chosen=chosen
     )
@@ -284,13 +291,13 @@ async def filtered_board(call: DeskCallDep) -> Response:
 
 def _chosen_filters(form: FormData) -> dict[str, str]:
     """The filters filled in, cleaned and bounded (the board checks each value it uses)."""
-    chosen = {name: _text(form, name)[:FILTER_MAX_LENGTH] for name in FILTERS}
+    chosen = {name: form_text(form, name)[:FILTER_MAX_LENGTH] for name in FILTERS}
     chosen["q"] = "".join(char for char in chosen["q"] if char.isprintable())[:100]
     return {name: value for name, value in chosen.items() if value}
 
 
 async def board_page(call: DeskCall, kept: dict[str, str]) -> HTMLResponse:
-    shown = {name: _text(kept, name) for name in FILTERS}
+    shown = {name: form_text(kept, name) for name in FILTERS}
     # The Status menu: one status, or a view (by default the open requests).
     statuses = [AppointmentStatus(shown["status"])] if shown["status"] in STATUS_LABELS else []
     if not statuses and shown["status"] not in BOARD_VIEWS:
@@ -439,7 +446,7 @@ async def detail(appointment_id: uuid.UUID, call: DeskCallDep) -> HTMLResponse:
     return await detail_page(call, appointment_id, notice=done.notice if done else None)
 
 
-def _text(form: FormData | dict[str, str], name: str) -> str:
+def form_text(form: FormData | dict[str, str], name: str) -> str:
     """A form field's text, without NUL characters (PostgreSQL refuses them in text)."""
     value = form.get(name)
     return value.replace("\x00", "").strip() if isinstance(value, str) else ""
@@ -453,21 +460,18 @@ def _command(transition: Transition, form: FormData, settings: Settings) -> Base
     if model is None:
         return None
     data: dict[str, Any] = {
-        name: _text(form, name) for name in model.model_fields if _text(form, name)
+        name: form_text(form, name) for name in model.model_fields if form_text(form, name)
     }
     if "duration_minutes" in data and data["duration_minutes"].isdigit():
         data["duration_minutes"] = int(data["duration_minutes"])
     if "start" in model.model_fields:
         try:
-            day = dt.date.fromisoformat(_text(form, "date"))
-            time = dt.time.fromisoformat(_text(form, "time"))
+            day = dt.date.fromisoformat(form_text(form, "date"))
+            time = dt.time.fromisoformat(form_text(form, "time"))
         except ValueError:
             raise RequestInvalid([FieldError("start", "enter a date and a start time")]) from None
         data["start"] = dt.datetime.combine(day, time, settings.timezone).isoformat()
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise RequestInvalid(field_errors_from_validation(error.errors())) from None
+    return validated(model, data)
 
 
 def _explain(error: DomainError) -> str:
@@ -487,7 +491,7 @@ async def act(appointment_id: uuid.UUID, slug: str, call: DeskCallDep) -> Respon
     transition = BY_SLUG.get(slug)
     if transition is None:
         return RedirectResponse(f"/desk/appointments/{appointment_id}", status_code=303)
-    version = _text(form, "version")
+    version = form_text(form, "version")
     context = appointments.ActionContext(
         actor=appointments.Actor.staff(call.desk.staff.id, EventSource.web),
         settings=call.settings,
@@ -503,7 +507,7 @@ async def act(appointment_id: uuid.UUID, slug: str, call: DeskCallDep) -> Respon
                 call.session, context, transition.action, appointment_id, command
             )
     except DomainError as error:
-        typed = {name: _text(form, name) for name in form if name != "csrf_token"}
+        typed = {name: form_text(form, name) for name in form if name != "csrf_token"}
         typed["action"] = transition.desk_form
         return await detail_page(
             call,

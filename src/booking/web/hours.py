@@ -9,25 +9,23 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from booking.config import Settings
 from booking.errors import (
-    DomainError,
     FieldError,
     NotFound,
     RequestInvalid,
-    field_errors_from_validation,
+    validated,
 )
 from booking.providers import service as providers
 from booking.providers.schemas import WEEKDAYS, TimeOffIn, WeeklyHoursIn
 from booking.staff.models import StaffRole
-from booking.web.desk import PAGE_HEADERS, DeskCall, DeskCallDep, forbidden
-from booking.web.pages import render
+from booking.web.desk import PAGE_HEADERS, DeskCall, DeskCallDep, forbidden, form_text
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
@@ -41,32 +39,27 @@ NOTICES = {
 }
 
 
-async def _admin_form(call: DeskCall) -> FormData | HTMLResponse:
-    """An admin's posted form with a good CSRF token; otherwise the page that refuses it."""
-    refused = _admins_only(call)
-    if refused is not None:
-        return refused
-    form = await call.form()
-    return form if form is not None else forbidden(call.request, call.settings)
+class NotAnAdmin(Exception):
+    """A desk user who is not an admin asked for these pages (main.py answers with a 403)."""
 
 
-def _admins_only(call: DeskCall) -> HTMLResponse | None:
-    if call.desk.staff.role == StaffRole.admin:
-        return None
-    return render(
-        call.request,
-        "message.html",
-        call.settings,
-        status_code=403,
-        headers=PAGE_HEADERS,
+async def admin_call(call: DeskCallDep) -> DeskCall:
+    if call.desk.staff.role != StaffRole.admin:
+        raise NotAnAdmin
+    return call
+
+
+AdminCallDep = Annotated[DeskCall, Depends(admin_call)]
+
+
+async def refuse_non_admin(request: Request, error: Exception) -> Response:
+    settings: Settings = request.app.state.settings
+    return forbidden(
+        request,
+        settings,
         heading="Only an admin can do this",
         text="Working hours and time off are changed by the practice's admins.",
     )
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.replace("\x00", "").strip() if isinstance(value, str) else ""
 
 
 def _clock(time: dt.time) -> str:
@@ -86,7 +79,7 @@ def _weekly_data(form: FormData) -> tuple[list[dict[str, str]], list[int]]:
     weekly: list[dict[str, str]] = []
     days: list[int] = []
     for number, weekday in enumerate(WEEKDAYS):
-        for piece in _text(form, f"day_{weekday.value}").split(","):
+        for piece in form_text(form, f"day_{weekday.value}").split(","):
             if not piece.strip():
                 continue
             start, _, end = piece.partition("-")
@@ -121,8 +114,8 @@ def _time_off_data(form: FormData, zone: dt.tzinfo) -> dict[str, Any]:
     moments: dict[str, str] = {}
     for name, whole_day_at in (("start", 0), ("end", 1)):
         try:
-            day = dt.date.fromisoformat(_text(form, f"{name}_date"))
-            typed = _text(form, f"{name}_time")
+            day = dt.date.fromisoformat(form_text(form, f"{name}_date"))
+            typed = form_text(form, f"{name}_time")
             if typed:
                 moment = dt.datetime.combine(day, dt.time.fromisoformat(typed), zone)
             else:
@@ -133,19 +126,17 @@ def _time_off_data(form: FormData, zone: dt.tzinfo) -> dict[str, Any]:
         moments[name] = moment.isoformat()
     if problems:
         raise RequestInvalid(problems)
-    reason = _text(form, "reason")
+    reason = form_text(form, "reason")
     return {**moments, **({"reason": reason} if reason else {})}
 
 
-def _messages(error: DomainError) -> dict[str, str]:
-    if isinstance(error, RequestInvalid):
-        found: dict[str, list[str]] = defaultdict(list)
-        for problem in error.extensions.get("errors", []):
-            field = problem["field"]
-            field = field if field in ("start", "end", "reason") else "time_off"
-            found[field].append(problem["message"])
-        return {name: _sentence(texts) for name, texts in found.items()}
-    return {"page": error.detail}
+def _messages(error: RequestInvalid) -> dict[str, str]:
+    found: dict[str, list[str]] = defaultdict(list)
+    for problem in error.extensions.get("errors", []):
+        field = problem["field"]
+        field = field if field in ("start", "end", "reason") else "time_off"
+        found[field].append(problem["message"])
+    return {name: _sentence(texts) for name, texts in found.items()}
 
 
 def _when(start_at: dt.datetime, end_at: dt.datetime, zone: dt.tzinfo) -> str:
@@ -194,18 +185,12 @@ async def hours_page(
 
 
 @router.get("/providers")
-async def provider_list(call: DeskCallDep) -> HTMLResponse:
-    refused = _admins_only(call)
-    if refused is not None:
-        return refused
+async def provider_list(call: AdminCallDep) -> HTMLResponse:
     return call.page("desk_providers.html", providers=await providers.list_providers(call.session))
 
 
 @router.get("/providers/{provider_id}/hours")
-async def show_hours(provider_id: uuid.UUID, call: DeskCallDep) -> HTMLResponse:
-    refused = _admins_only(call)
-    if refused is not None:
-        return refused
+async def show_hours(provider_id: uuid.UUID, call: AdminCallDep) -> HTMLResponse:
     done = call.request.query_params.get("done", "")
     return await hours_page(call, provider_id, notice=NOTICES.get(done))
 
@@ -217,42 +202,38 @@ def _done(provider_id: uuid.UUID, what: str) -> RedirectResponse:
 
 
 @router.post("/providers/{provider_id}/hours")
-async def replace_hours(provider_id: uuid.UUID, call: DeskCallDep) -> Response:
-    form = await _admin_form(call)
-    if not isinstance(form, FormData):
-        return form
-    practice = bool(_text(form, "practice"))
+async def replace_hours(provider_id: uuid.UUID, call: AdminCallDep) -> Response:
+    form = await call.form()
+    if form is None:
+        return forbidden(call.request, call.settings)
+    practice = bool(form_text(form, "practice"))
     weekly, days = ([], []) if practice else _weekly_data(form)
     try:
-        body = WeeklyHoursIn.model_validate({"weekly": weekly})
-    except ValidationError as error:
-        problems = field_errors_from_validation(error.errors())
-        typed = {name: _text(form, name) for name in form if name.startswith("day_")}
+        body = validated(WeeklyHoursIn, {"weekly": weekly})
+    except RequestInvalid as error:
+        typed = {name: form_text(form, name) for name in form if name.startswith("day_")}
         return await hours_page(
             call,
             provider_id,
-            status_code=422,
-            errors=_weekly_errors(problems, days),
+            status_code=error.status,
+            errors=_weekly_errors(error.field_errors, days),
             typed=typed,
         )
-    async with call.session.begin_nested():
-        await providers.replace_weekly_hours(
-            call.session, provider_id=provider_id, ranges=[r.as_range() for r in body.weekly]
-        )
+    await providers.replace_weekly_hours(
+        call.session, provider_id=provider_id, ranges=[r.as_range() for r in body.weekly]
+    )
     return _done(provider_id, "practice" if practice else "hours")
 
 
 @router.post("/providers/{provider_id}/time-off")
-async def add_time_off(provider_id: uuid.UUID, call: DeskCallDep) -> Response:
-    form = await _admin_form(call)
-    if not isinstance(form, FormData):
-        return form
+async def add_time_off(provider_id: uuid.UUID, call: AdminCallDep) -> Response:
+    form = await call.form()
+    if form is None:
+        return forbidden(call.request, call.settings)
     try:
+        body = validated(TimeOffIn, _time_off_data(form, call.settings.timezone))
+        # A savepoint: the service's own refusals leave nothing behind either.
         async with call.session.begin_nested():
-            try:
-                body = TimeOffIn.model_validate(_time_off_data(form, call.settings.timezone))
-            except ValidationError as error:
-                raise RequestInvalid(field_errors_from_validation(error.errors())) from None
             await providers.add_time_off(
                 call.session,
                 provider_id=provider_id,
@@ -262,7 +243,7 @@ async def add_time_off(provider_id: uuid.UUID, call: DeskCallDep) -> Response:
                 now=call.clock.now(),
             )
     except RequestInvalid as error:
-        typed = {name: _text(form, name) for name in form if name != "csrf_token"}
+        typed = {name: form_text(form, name) for name in form if name != "csrf_token"}
         return await hours_page(
             call, provider_id, status_code=error.status, errors=_messages(error), typed=typed
         )
@@ -271,11 +252,10 @@ async def add_time_off(provider_id: uuid.UUID, call: DeskCallDep) -> Response:
 
 @router.post("/providers/{provider_id}/time-off/{time_off_id}/remove")
 async def remove_time_off(
-    provider_id: uuid.UUID, time_off_id: uuid.UUID, call: DeskCallDep
+    provider_id: uuid.UUID, time_off_id: uuid.UUID, call: AdminCallDep
 ) -> Response:
-    form = await _admin_form(call)
-    if not isinstance(form, FormData):
-        return form
+    if await call.form() is None:
+        return forbidden(call.request, call.settings)
     await providers.get_provider(call.session, provider_id)
     try:
         async with call.session.begin_nested():
