@@ -196,6 +196,12 @@ def allowed_actions(status: str) -> list[Transition]:
     return [t for t in TRANSITIONS.values() if status in t.from_statuses]
 
 
+def is_open(status: str, end_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Still to be dealt with: the status allows a change and the visit, if any, is not over
+    (the board's "open" view says the same in SQL: listing._conditions)."""
+    return status in OPEN_STATUSES and (end_at is None or end_at > now)
+
+
 def visit_has_begun(start_at: dt.datetime | None, now: dt.datetime) -> bool:
     """Whether an action that records what happened at the visit (``Visit.keeps``: completed,
     no-show) may be taken: not before the visit's time has come."""

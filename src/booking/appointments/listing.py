@@ -274,7 +274,8 @@ def _conditions(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
         conditions.append(table.c.start_at < value("scheduled_to", table.c.created_at))
     if "q_like" in present:
         conditions.append(_search(present))
-    # Open: the lifecycle still allows a change, and the visit (if any) is not over yet.
+    # Open: the lifecycle still allows a change, and the visit (if any) is not over yet
+    # (lifecycle.is_open, in SQL).
     open_statuses = [status.value for status in OPEN_STATUSES]
     if "open_as_of" in present:
         as_of = value("open_as_of", table.c.end_at)

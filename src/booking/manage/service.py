@@ -15,8 +15,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.appointments import lifecycle
 from booking.appointments import service as appointments
-from booking.appointments.lifecycle import OPEN_STATUSES, Action
+from booking.appointments.lifecycle import Action
 from booking.appointments.models import Appointment, EventSource
 from booking.appointments.schemas import ReasonRequest
 from booking.config import Settings
@@ -53,9 +54,7 @@ async def mint_manage_token(
 
 
 def is_open(appointment: Appointment, now: dt.datetime) -> bool:
-    if appointment.status not in OPEN_STATUSES:
-        return False
-    return appointment.end_at is None or appointment.end_at > now
+    return lifecycle.is_open(appointment.status, appointment.end_at, now)
 
 
 async def appointment_for_token(

@@ -396,7 +396,7 @@ async def detail_page(
     item = AppointmentOut.of(appointment, call.settings.practice_timezone)
     now = call.clock.now()
     forms = desk_forms(appointment, now)
-    offered = actions_offered(appointment.status, appointment.start_at, now)
+    offered = [transition for form in forms for transition in form.actions]
     # A refusal from a form no longer on the page (the status moved on, or its time has not
     # come) is said at the top of the page.
     errors = dict(errors or {})
@@ -490,7 +490,9 @@ async def act(appointment_id: uuid.UUID, slug: str, call: DeskCallDep) -> Respon
         return forbidden(call.request, call.settings)
     transition = BY_SLUG.get(slug)
     if transition is None:
-        return RedirectResponse(f"/desk/appointments/{appointment_id}", status_code=303)
+        return RedirectResponse(
+            f"/desk/appointments/{appointment_id}", status_code=303, headers=PAGE_HEADERS
+        )
     version = form_text(form, "version")
     context = appointments.ActionContext(
         actor=appointments.Actor.staff(call.desk.staff.id, EventSource.web),
