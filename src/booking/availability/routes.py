@@ -81,19 +81,7 @@ async def list_free_slots(
         settings=settings,
         now=clock.now(),
     )
-    zone = settings.timezone
-    return _json(
-        {
-            "slots": [
-                {
-                    "provider_id": str(slot.provider_id),
-                    "start": slot.start_at.astimezone(zone).isoformat(),
-                    "end": slot.end_at.astimezone(zone).isoformat(),
-                }
-                for slot in slots
-            ]
-        }
-    )
+    return _json({"slots": [_slot_json(slot, settings.timezone) for slot in slots]})
 
 
 @router.get(
@@ -125,17 +113,7 @@ async def suggest_slots(
     )
     zone = settings.timezone
     return _json(
-        {
-            "slots": [
-                {
-                    "provider_id": str(s.slot.provider_id),
-                    "start": s.slot.start_at.astimezone(zone).isoformat(),
-                    "end": s.slot.end_at.astimezone(zone).isoformat(),
-                    "window_index": s.window_index,
-                }
-                for s in found
-            ]
-        }
+        {"slots": [{**_slot_json(s.slot, zone), "window_index": s.window_index} for s in found]}
     )
 
 
@@ -188,3 +166,12 @@ async def get_schedule(
 
 def _local(moment: dt.datetime, zone: dt.tzinfo) -> str:
     return moment.astimezone(zone).isoformat()
+
+
+def _slot_json(slot: availability.Slot, zone: dt.tzinfo) -> dict[str, str]:
+    """A free time as the API writes it: its provider, start and end in the practice's zone."""
+    return {
+        "provider_id": str(slot.provider_id),
+        "start": _local(slot.start_at, zone),
+        "end": _local(slot.end_at, zone),
+    }

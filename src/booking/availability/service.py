@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.appointments import service as appointments
-from booking.appointments.errors import AppointmentNotFound, InvalidTransition
+from booking.appointments.errors import InvalidTransition
+from booking.appointments.lifecycle import TRANSITIONS, Action
 from booking.appointments.models import (
     SCHEDULED_STATUSES,
     Appointment,
@@ -164,17 +165,16 @@ async def suggestions(
     The visit length is the reason's default (a confirmed visit keeps its own length and its
     provider: the suggestions are then times to move it to).
     """
-    appointment = await session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise AppointmentNotFound("No appointment with this id.")
+    appointment = await appointments.get_appointment(session, appointment_id)
     status = AppointmentStatus(appointment.status)
-    if status == AppointmentStatus.confirmed:
+    # Times to move a visit to, or times to book a request at: what the lifecycle allows.
+    if status in TRANSITIONS[Action.reschedule].from_statuses:
         assert appointment.provider_id is not None
         assert appointment.start_at is not None
         assert appointment.end_at is not None
         provider_ids = [appointment.provider_id]
         minutes = int((appointment.end_at - appointment.start_at).total_seconds() // 60)
-    elif status == AppointmentStatus.requested:
+    elif status in TRANSITIONS[Action.confirm].from_statuses:
         provider_ids = await _bookable_providers(session, None)
         minutes = REASONS[ReasonCode(appointment.reason_code)].default_duration_minutes
     else:
