@@ -172,18 +172,65 @@ class ValidationProblem(Problem):
 
 
 def problem_response(
-    payload: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    payload: Mapping[str, Any], headers: Mapping[str, str] | None = None, *, path: str = ""
 ) -> Response:
+    """The error as the client at ``path`` reads it: problem+json, or under the FHIR API a
+    FHIR OperationOutcome carrying the same detail."""
+    content, media_type = error_body(payload, path)
     return Response(
-        content=problem_bytes(payload),
+        content=content,
         status_code=int(payload["status"]),
-        media_type=PROBLEM_MEDIA_TYPE,
+        media_type=media_type,
         headers=dict(headers or {}),
     )
 
 
 def problem_bytes(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# The FHIR API (booking.fhir) answers errors as its standard says: an OperationOutcome. It is
+# the same error, rendered here from the same payload, so both APIs say the same thing.
+FHIR_BASE_PATH = "/fhir/r4"
+FHIR_MEDIA_TYPE = "application/fhir+json"
+
+# FHIR's IssueType for each status we answer with (http://hl7.org/fhir/R4/valueset-issue-type).
+_FHIR_ISSUE_CODES = {
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    409: "conflict",
+    413: "too-long",
+    415: "not-supported",
+    429: "throttled",
+}
+
+
+def error_body(payload: Mapping[str, Any], path: str) -> tuple[bytes, str]:
+    if not path.startswith(FHIR_BASE_PATH):
+        return problem_bytes(payload), PROBLEM_MEDIA_TYPE
+    return problem_bytes(operation_outcome(payload)), FHIR_MEDIA_TYPE
+
+
+def operation_outcome(payload: Mapping[str, Any]) -> dict[str, Any]:
+    status = int(payload["status"])
+    code = "exception" if status >= 500 else _FHIR_ISSUE_CODES.get(status, "invalid")
+    issues: list[dict[str, Any]] = [
+        {"severity": "error", "code": code, "diagnostics": payload["detail"]}
+        for _ in range(0 if payload.get("errors") else 1)
+    ]
+    issues += [
+        {
+            "severity": "error",
+            "code": "invalid",
+            "diagnostics": f"{error['field']}: {error['message']}",
+            "expression": [error["field"]],
+        }
+        for error in payload.get("errors", ())
+    ]
+    return {"resourceType": "OperationOutcome", "issue": issues}
 
 
 def http_problem(status: int, detail: str | None = None) -> dict[str, Any]:
@@ -241,12 +288,13 @@ def validated(model: type[ModelT], data: Any, context: dict[str, Any] | None = N
 
 async def _domain_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
-    return problem_response(error.payload(), headers=error.headers)
+    return problem_response(error.payload(), headers=error.headers, path=request.url.path)
 
 
 async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
-    return problem_response(RequestInvalid(field_errors_from_validation(error.errors())).payload())
+    invalid = RequestInvalid(field_errors_from_validation(error.errors()))
+    return problem_response(invalid.payload(), path=request.url.path)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -255,14 +303,16 @@ async def _http_error(request: Request, error: Exception) -> Response:
         # FastAPI's "error parsing the body" (bytes that are not UTF-8 JSON): a body error
         # like any other, so that clients meet one shape.
         invalid = RequestInvalid([FieldError("body", "the body is not valid UTF-8 JSON")])
-        return problem_response(invalid.payload())
+        return problem_response(invalid.payload(), path=request.url.path)
     detail = error.detail if isinstance(error.detail, str) else None
     headers = dict(error.headers or {})
     if error.status_code == 404:
         detail = "There is nothing at this address."
     if error.status_code == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request))
-    return problem_response(http_problem(error.status_code, detail), headers=headers)
+    return problem_response(
+        http_problem(error.status_code, detail), headers=headers, path=request.url.path
+    )
 
 
 def _allowed_methods(request: Request) -> list[str]:
@@ -335,6 +385,11 @@ def _examples() -> dict[int, dict[str, Any]]:
     examples[503] = NotReady({"migrations": "pending"}).payload()
     del examples[503]["checks"]  # not a member the Problem schema declares (yet)
     return examples
+
+
+def example_problem(status: int) -> dict[str, Any]:
+    """The documented example of a problem with this status."""
+    return _examples()[status]
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

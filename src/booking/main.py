@@ -26,6 +26,7 @@ from booking.clock import Clock, SystemClock
 from booking.config import Settings, load_settings, resolve_secret_key
 from booking.db import create_engine, create_sessionmaker
 from booking.errors import Problem, ValidationProblem, install_problem_handlers
+from booking.fhir.routes import router as fhir_router
 from booking.health import router as health_router
 from booking.manage.routes import router as manage_router
 from booking.middleware import (
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(availability_router)
     app.include_router(availability_desk_router)
     app.include_router(manage_router)
+    app.include_router(fhir_router)
     declare_webhooks(app)
 
     # Pages for people: the desk, the hosted form, the patient's link. Assets are served here.

@@ -10,7 +10,12 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from booking.db import ConnectionLostBeforeWork
-from booking.errors import PayloadTooLarge, problem_bytes, unexpected_error_payload
+from booking.errors import (
+    PayloadTooLarge,
+    error_body,
+    problem_bytes,
+    unexpected_error_payload,
+)
 from booking.observability import Metrics, current_request_id
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -59,13 +64,13 @@ class RequestContextMiddleware:
             payload = unexpected_error_payload(error, request_id)
             if response_started:
                 return  # too late for an error response; the log has it
-            content = problem_bytes(payload)
+            content, media_type = error_body(payload, scope["path"])
             await send_with_request_id(
                 {
                     "type": "http.response.start",
                     "status": 500,
                     "headers": [
-                        (b"content-type", b"application/problem+json"),
+                        (b"content-type", media_type.encode()),
                         (b"content-length", str(len(content)).encode()),
                     ],
                 }

@@ -1,0 +1,244 @@
+"""``/fhir/r4``: parse the search, call the service, answer FHIR JSON.
+
+Read-only. Every answer names patients, so none is stored by a browser or proxy. Errors are
+OperationOutcomes (``booking.errors`` renders them for these paths).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from booking.appointments import service as appointments
+from booking.config import Settings
+from booking.db import SessionDep
+from booking.dependencies import ClockDep, SettingsDep, no_store
+from booking.errors import FHIR_BASE_PATH, FieldError, RequestInvalid
+from booking.fhir import resources
+from booking.fhir import service as fhir
+from booking.fhir.schemas import FhirResponse, fhir_responses
+from booking.providers import service as providers
+from booking.staff.dependencies import CurrentStaff
+
+MAX_COUNT = 100
+
+
+def _only(*names: str) -> Any:
+    """A dependency refusing search parameters this resource does not support (FHIR's strict
+    handling): an ignored filter would return more patients than the caller asked for."""
+    allowed = {*names, "_count", "_format"}
+
+    async def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise RequestInvalid(
+                [FieldError(f"query.{name}", "is not a search parameter here") for name in unknown]
+            )
+
+    return Depends(check)
+
+
+router = APIRouter(
+    prefix=FHIR_BASE_PATH,
+    tags=["fhir"],
+    dependencies=[Depends(no_store)],
+    default_response_class=FhirResponse,
+)
+
+Count = Annotated[int, Query(alias="_count", ge=1, le=MAX_COUNT, description="Page size.")]
+
+
+def _fhir(document: dict[str, Any]) -> Response:
+    return FhirResponse(orjson.dumps(document))
+
+
+def _base(settings: Settings) -> str:
+    return settings.links_base_url + FHIR_BASE_PATH
+
+
+def _search_url(base: str, kind: str, params: list[tuple[str, str]]) -> str:
+    return f"{base}/{kind}" + (f"?{urlencode(params)}" if params else "")
+
+
+@router.get(
+    "/metadata",
+    operation_id="fhirCapabilities",
+    summary="FHIR: what this server supports (CapabilityStatement)",
+    responses=fhir_responses(200, 401, 500),
+)
+async def capabilities(_reader: CurrentStaff, settings: SettingsDep, clock: ClockDep) -> Response:
+    """The CapabilityStatement: read and search of Appointment, Schedule and Slot, JSON."""
+    return _fhir(
+        resources.capability_statement(
+            base_url=_base(settings), practice_name=settings.practice_name, now=clock.now()
+        )
+    )
+
+
+@router.get(
+    "/Appointment/{appointment_id}",
+    operation_id="fhirReadAppointment",
+    summary="FHIR: one appointment",
+    responses=fhir_responses(200, 401, 404, 422, 500),
+)
+async def read_appointment(
+    appointment_id: uuid.UUID, _reader: CurrentStaff, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The appointment with its patient contained, the reason as a coded `reasonCode`, the
+    preferred days as `requestedPeriod`; `meta.versionId` is the JSON API's version (ETag)."""
+    found = await appointments.get_appointment(session, appointment_id)
+    names = await fhir.provider_names(session)
+    return _fhir(
+        resources.appointment(fhir.row_of(found), zone=settings.timezone, provider_names=names)
+    )
+
+
+@router.get(
+    "/Appointment",
+    operation_id="fhirSearchAppointments",
+    summary="FHIR: search appointments",
+    responses=fhir_responses(200, 401, 422, 500),
+    dependencies=[_only("date", "status", "cursor")],
+)
+async def search_appointments(
+    _reader: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    date: Annotated[
+        list[str] | None,
+        Query(description="The visit's day, practice-local: `ge2026-12-01`, `lt2026-12-08`."),
+    ] = None,
+    status: Annotated[
+        list[str] | None, Query(description="FHIR statuses, comma-separated: `booked,proposed`.")
+    ] = None,
+    count: Count = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=500, description="From the `next` link; opaque.")
+    ] = None,
+) -> Response:
+    """A searchset Bundle. With `date`: visits on those days in time order; without: every
+    appointment, newest first. Follow the `next` link for the next page."""
+    page = await fhir.search_appointments(
+        session,
+        days=fhir.parse_days(date or [], "date"),
+        statuses=fhir.our_statuses(status or []),
+        count=count,
+        cursor=cursor,
+        settings=settings,
+    )
+    names = await fhir.provider_names(session)
+    found = [
+        resources.appointment(row._mapping, zone=settings.timezone, provider_names=names)
+        for row in page.items
+    ]
+    base = _base(settings)
+    params = [("date", value) for value in date or []]
+    params += [("status", value) for value in status or []]
+    params.append(("_count", str(count)))
+    next_url = None
+    if page.next_cursor:
+        next_url = _search_url(base, "Appointment", [*params, ("cursor", page.next_cursor)])
+    self_params = [*params, ("cursor", cursor)] if cursor else params
+    return _fhir(
+        resources.searchset(
+            found,
+            base_url=base,
+            self_url=_search_url(base, "Appointment", self_params),
+            next_url=next_url,
+        )
+    )
+
+
+@router.get(
+    "/Schedule",
+    operation_id="fhirSearchSchedules",
+    summary="FHIR: the providers' schedules",
+    responses=fhir_responses(200, 401, 422, 500),
+    dependencies=[_only()],
+)
+async def search_schedules(
+    _reader: CurrentStaff, session: SessionDep, settings: SettingsDep, count: Count = MAX_COUNT
+) -> Response:
+    """One Schedule per provider; its id is the provider's id (`provider_id` in the JSON API)."""
+    found = await providers.list_providers(session)
+    base = _base(settings)
+    return _fhir(
+        resources.searchset(
+            [resources.schedule(p.id, p.name, active=p.is_active) for p in found[:count]],
+            base_url=base,
+            self_url=_search_url(base, "Schedule", [("_count", str(count))]),
+            next_url=None,
+        )
+    )
+
+
+@router.get(
+    "/Schedule/{provider_id}",
+    operation_id="fhirReadSchedule",
+    summary="FHIR: one provider's schedule",
+    responses=fhir_responses(200, 401, 404, 422, 500),
+)
+async def read_schedule(
+    provider_id: uuid.UUID, _reader: CurrentStaff, session: SessionDep
+) -> Response:
+    """The provider's Schedule; its free times are `Slot?schedule=Schedule/{id}`."""
+    provider = await providers.get_provider(session, provider_id)
+    return _fhir(resources.schedule(provider.id, provider.name, active=provider.is_active))
+
+
+@router.get(
+    "/Slot",
+    operation_id="fhirSearchSlots",
+    summary="FHIR: free slots",
+    responses=fhir_responses(200, 401, 422, 500),
+    dependencies=[_only("schedule", "start", "cursor")],
+)
+async def search_slots(
+    _reader: CurrentStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    schedule: Annotated[
+        str | None, Query(description="`Schedule/{id}`; every active provider when left out.")
+    ] = None,
+    start: Annotated[
+        list[str] | None,
+        Query(description="The slot's day, practice-local: `ge2026-12-01`, `lt2026-12-08`."),
+    ] = None,
+    count: Count = MAX_COUNT,
+    cursor: Annotated[
+        int | None, Query(ge=1, description="From the `next` link: slots already seen.")
+    ] = None,
+) -> Response:
+    """Free times of `BOOKING_SLOT_MINUTES` inside the providers' working hours, outside their
+    time off and visits, from now on; a week ahead when `start` is left out, at most 32 days."""
+    free = await fhir.search_slots(
+        session,
+        provider_id=fhir.schedule_id(schedule),
+        days=fhir.parse_days(start or [], "start"),
+        settings=settings,
+        now=clock.now(),
+    )
+    skipped = cursor or 0
+    page = free[skipped : skipped + count]
+    base = _base(settings)
+    params = [("schedule", schedule)] if schedule else []
+    params += [("start", value) for value in start or []]
+    params.append(("_count", str(count)))
+    next_url = None
+    if skipped + count < len(free):
+        next_url = _search_url(base, "Slot", [*params, ("cursor", str(skipped + count))])
+    self_params = [*params, ("cursor", str(skipped))] if skipped else params
+    return _fhir(
+        resources.searchset(
+            [resources.slot(one, settings.timezone) for one in page],
+            base_url=base,
+            self_url=_search_url(base, "Slot", self_params),
+            next_url=next_url,
+        )
+    )
