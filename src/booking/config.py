@@ -155,6 +155,7 @@ class Settings(BaseSettings):
     receipts_per_address_per_day: int = Field(default=3, ge=0, le=1000)
 
     webhook_urls: Annotated[list[str], NoDecode] = []
+    # One secret, or several comma-separated while rotating: each signs every delivery.
     webhook_secret: str = ""
 
     relay_in_process: bool = True
@@ -272,12 +273,18 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _webhooks_are_signed(self) -> Settings:
-        if self.webhook_urls and len(self.webhook_secret) < 16:
+        secrets = self.webhook_secrets
+        if self.webhook_urls and (not secrets or any(len(secret) < 16 for secret in secrets)):
             raise ValueError(
-                "BOOKING_WEBHOOK_SECRET (16+ characters) is required when "
-                "BOOKING_WEBHOOK_URLS is set: receivers verify every delivery with it"
+                "BOOKING_WEBHOOK_SECRET (16+ characters; several comma-separated while rotating, "
+                "each 16+) is required when BOOKING_WEBHOOK_URLS is set: receivers verify every "
+                "delivery with it"
             )
         return self
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        return [secret.strip() for secret in self.webhook_secret.split(",") if secret.strip()]
 
     @model_validator(mode="after")
     def _no_known_secret(self) -> Settings:

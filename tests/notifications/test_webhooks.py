@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import os
+import shutil
 import threading
+import uuid
+from asyncio.subprocess import PIPE
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from booking.clock import FrozenClock
 from booking.config import Settings
@@ -97,6 +104,8 @@ async def test_every_change_is_posted_signed_with_ids_status_and_times_only(
         "appointment.requested",
         "appointment.confirmed",
     ]
+    # The website's POST and a staff token's confirm both came through the JSON API.
+    assert [event["source"] for event in events] == ["api", "api"]
     confirmed = events[1]["data"]
     assert confirmed["appointment_id"] == appointment_id
     assert confirmed["status"] == "confirmed"
@@ -129,7 +138,7 @@ async def test_a_tampered_body_or_an_old_timestamp_fails_verification(
     )
     assert not verify_signature("another secret entirely", signature, body, now=now)
     assert not verify_signature(WEBHOOK_SECRET, signature, body, now=now + 301)
-    old = sign(WEBHOOK_SECRET, int(now) - 3600, body)
+    old = sign([WEBHOOK_SECRET], int(now) - 3600, body)
     assert not verify_signature(WEBHOOK_SECRET, old, body, now=now)
     assert not verify_signature(WEBHOOK_SECRET, "v1=abc", body, now=now)
 
@@ -166,3 +175,157 @@ async def test_webhooks_are_declared_in_the_openapi_document(client: httpx.Async
     headers = {parameter["name"] for parameter in operation["parameters"]}
     assert "Booking-Signature" in headers
     assert "WebhookEvent" in spec["components"]["schemas"]
+
+
+# --- who made the change -----------------------------------------------------------------------
+
+
+async def test_the_source_tells_the_desk_the_patient_and_the_api_apart(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    desk: dict[str, str],
+    relay: Relay,
+    receiver: Receiver,
+) -> None:
+    from booking.appointments import service as appointments
+    from booking.appointments.lifecycle import Action
+    from booking.appointments.models import EventSource
+    from booking.appointments.schemas import ReasonRequest
+    from booking.manage import service as manage
+    from booking.staff.models import StaffAccount
+
+    by_api = await create_request(client)
+    by_desk = await create_request(client)
+    by_patient = await create_request(client)
+    by_system = await create_request(client)
+    settings, now = app.state.settings, app.state.clock.now()
+    async with app.state.sessionmaker() as session, session.begin():
+        staff_id = (await session.execute(select(StaffAccount.id))).scalar_one()
+        for appointment_id, actor in (
+            (by_api, appointments.Actor.staff(staff_id)),
+            (by_desk, appointments.Actor.staff(staff_id, EventSource.web)),
+            (by_patient, manage.PATIENT),
+            (by_system, appointments.Actor(source=EventSource.system)),
+        ):
+            context = appointments.ActionContext(actor=actor, settings=settings, now=now)
+            command = ReasonRequest(reason="asked")
+            await appointments.perform(
+                session, context, Action.cancel, uuid.UUID(appointment_id), command
+            )
+    await relay.drain()
+    cancelled = {
+        event["data"]["appointment_id"]: event["source"]
+        for event in (json.loads(body) for _, body in receiver.deliveries)
+        if event["type"] == "appointment.cancelled"
+    }
+    assert cancelled == {
+        by_api: "api",
+        by_desk: "desk",
+        by_patient: "patient",
+        by_system: "system",
+    }
+
+
+# --- rotating the secret, and the verifiers integrators copy from the docs ---------------------
+
+OLD_SECRET, NEW_SECRET = "the old webhook secret", "the new webhook secret"
+
+
+def _printed_code(language: str) -> str:
+    """The verifier as docs/notifications.md prints it, under its Webhooks heading."""
+    docs = (Path(__file__).parents[2] / "docs" / "notifications.md").read_text()
+    section = docs.split("## Webhooks", 1)[1].split("\n## ", 1)[0]
+    return section.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+def _malformed_headers(good: str) -> list[object]:
+    t, v1 = good.split(",")[:2]
+    return [
+        None,
+        b"bytes",
+        "",
+        ",",
+        "t=",
+        "v1=",
+        t,
+        v1,
+        f"{t},{t},{v1}",
+        f"{t},v1=",
+        f"{t},v1=xyz",
+        f"{t},{v1.upper()}",
+        f"{t},{v1},",
+        f"{t} ,{v1}",
+        f"t=-1,{v1}",
+        f"t=1e9,{v1}",
+        f"t=\u0661\u0662,{v1}",
+        f"{t},{v1},v2={'0' * 64}",
+        f"{t};{v1}",
+        "garbage",
+        f"{v1},{t}x",
+    ]
+
+
+async def test_while_rotating_every_secret_signs_and_the_printed_verifiers_agree(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    relay_named: Any,
+    clock: FrozenClock,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    await create_request(client)
+    # A worker configured mid-rotation: the new secret first, the old one still listed.
+    rotating = settings.model_copy(update={"webhook_secret": f"{NEW_SECRET}, {OLD_SECRET}"})
+    await relay_named("rotating", settings=rotating).drain()
+    [(headers, body)] = receiver.deliveries
+    header = headers["Booking-Signature"]
+    now = clock.now().timestamp()
+    assert header.count("v1=") == 2
+    for secret in (NEW_SECRET, OLD_SECRET):
+        assert verify_signature(secret, header, body, now=now)
+    assert not verify_signature("a third secret, not listed", header, body, now=now)
+
+    # The Python verifier, as printed.
+    namespace: dict[str, Any] = {}
+    exec(_printed_code("python"), namespace)  # our own docs, under test
+    verify = namespace["verify"]
+    for secret in (NEW_SECRET, OLD_SECRET):
+        assert verify(secret, header, body, now=now) is True
+    assert verify("a third secret, not listed", header, body, now=now) is False
+    assert verify(NEW_SECRET, header, body + b" ", now=now) is False
+    assert verify(NEW_SECRET, header, body, now=now + 301) is False
+    malformed = _malformed_headers(header)
+    for bad in malformed:
+        assert verify(NEW_SECRET, bad, body, now=now) is False, bad
+        if isinstance(bad, str):
+            assert not verify_signature(NEW_SECRET, bad, body, now=now), bad
+
+    # The JavaScript verifier, as printed, under node.
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("node is missing in CI: the printed JavaScript verifier is not checked")
+        pytest.skip("node is not installed: the printed JavaScript verifier is not checked")
+    cases = [
+        {"secret": secret, "header": bad, "body": body.decode(), "now": now}
+        for secret in (NEW_SECRET, OLD_SECRET, "a third secret, not listed")
+        for bad in [header, *(b for b in malformed if not isinstance(b, bytes))]
+    ]
+    script = tmp_path / "verify.js"
+    script.write_text(
+        _printed_code("javascript")
+        + "\nconst cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"
+        "console.log(JSON.stringify(cases.map((c) => "
+        "verify(c.secret, c.header, Buffer.from(c.body), 300, c.now))));\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        node, str(script), stdin=PIPE, stdout=PIPE, stderr=PIPE
+    )
+    out, err = await process.communicate(json.dumps(cases).encode())
+    assert process.returncode == 0, err.decode()
+    verdicts = json.loads(out)
+    expected = [
+        case["header"] == header and case["secret"] != "a third secret, not listed"
+        for case in cases
+    ]
+    assert verdicts == expected

@@ -19,6 +19,16 @@ class Channel(StrEnum):
     webhook = "webhook"
 
 
+class WebhookSource(StrEnum):
+    """Who made a change, as a webhook tells it (the audit trail's ``web`` is the desk's pages or
+    the hosted form, told apart by whether staff signed in)."""
+
+    patient = "patient"
+    desk = "desk"
+    api = "api"
+    system = "system"
+
+
 class OutboxStatus(StrEnum):
     pending = "pending"
     sent = "sent"

@@ -207,7 +207,7 @@ class Relay:
                     self.http,
                     url=message.target,
                     event=message.payload,
-                    secret=self.settings.webhook_secret,
+                    secrets=self.settings.webhook_secrets,
                     now=self.clock.now().timestamp(),
                 )
             else:

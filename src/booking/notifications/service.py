@@ -22,7 +22,13 @@ from booking.appointments.lifecycle import PATIENT_EMAIL_FOR as PATIENT_EMAIL_FO
 from booking.appointments.lifecycle import WEBHOOK_EVENT_FOR as WEBHOOK_EVENT_FOR
 from booking.appointments.models import Appointment, EventSource, appointments_table
 from booking.config import Settings
-from booking.notifications.models import Channel, OutboxMessage, OutboxStatus, outbox_messages
+from booking.notifications.models import (
+    Channel,
+    OutboxMessage,
+    OutboxStatus,
+    WebhookSource,
+    outbox_messages,
+)
 from booking.security import sign
 
 RECEIPT_CAP_WINDOW = dt.timedelta(hours=24)
@@ -35,6 +41,12 @@ def desk_email_for(action: str, source: EventSource) -> str | None:
     if action == TRANSITIONS[Action.cancel].event and source == EventSource.patient:
         return "patient_cancelled"
     return None
+
+
+def webhook_source(source: EventSource, *, by_staff: bool) -> WebhookSource:
+    if source == EventSource.web:
+        return WebhookSource.desk if by_staff else WebhookSource.patient
+    return WebhookSource(source.value)  # api, patient and system are the same words
 
 
 def visit_fields(appointment: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,6 +104,7 @@ def notification_rows(
     appointment: Mapping[str, Any],
     action: str,
     source: EventSource,
+    by_staff: bool,
     message_to_patient: str | None,
     settings: Settings,
     now: dt.datetime,
@@ -156,6 +169,7 @@ def notification_rows(
             "id": str(uuid.uuid4()),
             "type": WEBHOOK_EVENT_FOR[action],
             "created_at": now.isoformat(),
+            "source": webhook_source(source, by_staff=by_staff),
             "data": visit,
         }
         queue(Channel.webhook, WEBHOOK_EVENT_FOR[action], event, target=url)
@@ -197,6 +211,7 @@ def queue_notifications(
     appointment: Appointment,
     action: str,
     source: EventSource,
+    by_staff: bool,
     message_to_patient: str | None,
     settings: Settings,
     now: dt.datetime,
@@ -205,6 +220,7 @@ def queue_notifications(
         appointment=appointment_values(appointment),
         action=action,
         source=source,
+        by_staff=by_staff,
         message_to_patient=message_to_patient,
         settings=settings,
         now=now,

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Header
 from pydantic import BaseModel, Field
 
 from booking.appointments.models import AppointmentStatus
+from booking.notifications.models import WebhookSource
 from booking.notifications.service import WEBHOOK_EVENT_FOR
 
 
@@ -32,6 +33,11 @@ class WebhookEvent(BaseModel):
     id: uuid.UUID = Field(description="Unique per event; the same on every retry. Dedupe on it.")
     type: EventType  # type: ignore[valid-type]
     created_at: dt.datetime
+    source: WebhookSource = Field(
+        description="Who made the change: the patient (their link, the hosted form), the desk "
+        "(its pages), an API client (the website's form, a staff token, an API key), or the "
+        "system (scheduled jobs)."
+    )
     data: WebhookVisit
 
 
@@ -53,7 +59,9 @@ def declare_webhooks(app: FastAPI) -> None:
             Header(
                 alias="Booking-Signature",
                 description="`t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<raw body>' with "
-                "the webhook secret>`. Refuse a t older than 5 minutes.",
+                "the webhook secret>`, one `v1` per configured secret while one is rotated: "
+                "accept when any matches yours. Refuse a t older than 5 minutes, and any "
+                "malformed header.",
             ),
         ],
         booking_event_id: Annotated[str, Header(alias="Booking-Event-Id")],

@@ -1,9 +1,13 @@
 """Signed webhook deliveries.
 
-Every delivery carries ``Booking-Signature: t=<unix seconds>,v1=<hex>``, where ``v1`` is
-HMAC-SHA256 over ``"<t>.<body>"`` with BOOKING_WEBHOOK_SECRET. A receiver recomputes it over the
-raw body, compares in constant time, and refuses a ``t`` older than a few minutes, so that a
-captured delivery cannot be replayed later. ``verify_signature`` is the reference implementation.
+Every delivery carries ``Booking-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>…]``: one
+``v1``, HMAC-SHA256 over ``"<t>.<body>"``, per secret in BOOKING_WEBHOOK_SECRET (a
+comma-separated list while a secret is being rotated: the receiver switches to the new one at
+its own pace, and the old one is dropped afterwards). A receiver recomputes the HMAC with its
+secret over the raw body, accepts when any ``v1`` matches (compared in constant time), and
+refuses a ``t`` older than a few minutes, so that a captured delivery cannot be replayed later.
+Anything malformed in the header is a refusal. ``verify_signature`` is the reference
+implementation.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -21,9 +27,17 @@ SIGNATURE_HEADER = "Booking-Signature"
 DEFAULT_TOLERANCE_SECONDS = 300
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
+def _hmac(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def sign(secrets: Sequence[str], timestamp: int, body: bytes) -> str:
+    """The signature header: one ``v1`` per secret, in the order they are configured."""
+    return ",".join([f"t={timestamp}", *(f"v1={_hmac(s, timestamp, body)}" for s in secrets)])
+
+
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+_DIGITS = re.compile(r"[0-9]{1,12}")
 
 
 def verify_signature(
@@ -34,16 +48,24 @@ def verify_signature(
     now: float,
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
 ) -> bool:
-    try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
-        received = parts["v1"]
-    except (KeyError, ValueError):
+    """True only for a well-formed header, signed with ``secret``, recent enough."""
+    timestamps, signatures = [], []
+    for item in header.split(","):
+        name, _, value = item.partition("=")
+        if name == "t" and _DIGITS.fullmatch(value):
+            timestamps.append(int(value))
+        elif name == "v1" and _HEX_SHA256.fullmatch(value):
+            signatures.append(value)
+        else:
+            return False  # anything else is not a header we sent
+    if len(timestamps) != 1 or not signatures:
         return False
-    if abs(now - timestamp) > tolerance_seconds:
+    if abs(now - timestamps[0]) > tolerance_seconds:
         return False
-    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, received)
+    expected = _hmac(secret, timestamps[0], body)
+    # Every candidate is compared (no early exit) so that timing says nothing of which matched.
+    matches = [hmac.compare_digest(expected, signature) for signature in signatures]
+    return any(matches)
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
@@ -51,7 +73,12 @@ def encode_event(event: dict[str, Any]) -> bytes:
 
 
 async def deliver_webhook(
-    client: httpx.AsyncClient, *, url: str, event: dict[str, Any], secret: str, now: float
+    client: httpx.AsyncClient,
+    *,
+    url: str,
+    event: dict[str, Any],
+    secrets: Sequence[str],
+    now: float,
 ) -> None:
     body = encode_event(event)
     response = await client.post(
@@ -59,7 +86,7 @@ async def deliver_webhook(
         content=body,
         headers={
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(secret, int(now), body),
+            SIGNATURE_HEADER: sign(secrets, int(now), body),
             "Booking-Event-Id": str(event["id"]),
             "Booking-Event-Type": str(event["type"]),
         },
