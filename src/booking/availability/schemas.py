@@ -13,6 +13,17 @@ from booking.appointments.reasons import ReasonCode
 _PROVIDER = "00000000-0000-4000-8000-000000000001"
 
 
+def _slot_example(day: str, start: str, end: str, **more: object) -> dict[str, object]:
+    """A slot as the examples show it: the provider's, in December (UTC-6)."""
+    zone = "-06:00"
+    return {
+        "provider_id": _PROVIDER,
+        "start": f"{day}T{start}:00{zone}",
+        "end": f"{day}T{end}:00{zone}",
+        **more,
+    }
+
+
 class SlotOut(BaseModel):
     provider_id: uuid.UUID
     start: dt.datetime
@@ -25,16 +36,8 @@ class AvailabilityOut(BaseModel):
             "examples": [
                 {
                     "slots": [
-                        {
-                            "provider_id": _PROVIDER,
-                            "start": "2026-12-07T08:00:00-06:00",
-                            "end": "2026-12-07T08:30:00-06:00",
-                        },
-                        {
-                            "provider_id": _PROVIDER,
-                            "start": "2026-12-07T08:15:00-06:00",
-                            "end": "2026-12-07T08:45:00-06:00",
-                        },
+                        _slot_example("2026-12-07", "08:00", "08:30"),
+                        _slot_example("2026-12-07", "08:15", "08:45"),
                     ]
                 }
             ]
@@ -57,18 +60,8 @@ class SuggestionsOut(BaseModel):
             "examples": [
                 {
                     "slots": [
-                        {
-                            "provider_id": _PROVIDER,
-                            "start": "2026-12-07T08:00:00-06:00",
-                            "end": "2026-12-07T08:30:00-06:00",
-                            "window_index": 0,
-                        },
-                        {
-                            "provider_id": _PROVIDER,
-                            "start": "2026-12-09T13:00:00-06:00",
-                            "end": "2026-12-09T13:30:00-06:00",
-                            "window_index": 1,
-                        },
+                        _slot_example("2026-12-07", "08:00", "08:30", window_index=0),
+                        _slot_example("2026-12-09", "13:00", "13:30", window_index=1),
                     ]
                 }
             ]
