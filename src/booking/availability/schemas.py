@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,7 +14,7 @@ from booking.appointments.reasons import ReasonCode
 _PROVIDER = "00000000-0000-4000-8000-000000000001"
 
 
-def _slot_example(day: str, start: str, end: str, **more: object) -> dict[str, object]:
+def _slot_example(day: str, start: str, end: str, **more: Any) -> dict[str, Any]:
     """A slot as the examples show it: the provider's, in December (UTC-6)."""
     zone = "-06:00"
     return {
