@@ -152,7 +152,7 @@ async def _booked_at(
         )
         .group_by(events.c.appointment_id)
     )
-    return {appointment_id: occurred_at for appointment_id, occurred_at in rows.tuples()}
+    return {appointment_id: occurred_at for appointment_id, occurred_at in rows}
 
 
 @job("visits.remind")
