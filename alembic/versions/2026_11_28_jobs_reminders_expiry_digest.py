@@ -78,6 +78,13 @@ def upgrade() -> None:
         postgresql_where=WAITING,
         sqlite_where=WAITING,
     )
+    op.create_index(
+        "ix_appointments_expired_since",
+        "appointments",
+        ["updated_at"],
+        postgresql_where=sa.text("status = 'expired'"),
+        sqlite_where=sa.text("status = 'expired'"),
+    )
     op.create_table(
         "visit_reminders",
         sa.Column("appointment_id", sa.Uuid(), nullable=False),
@@ -107,6 +114,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("desk_digests")
     op.drop_table("visit_reminders")
+    op.drop_index("ix_appointments_expired_since", table_name="appointments")
     op.drop_index("ix_appointments_waiting_until", table_name="appointments")
     op.drop_index("ix_appointments_waiting_since", table_name="appointments")
     op.drop_column("appointments", "last_preferred_date")

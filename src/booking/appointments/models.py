@@ -89,6 +89,14 @@ class Appointment(SQLModel, table=True):
             postgresql_where=text("status = 'requested'"),
             sqlite_where=text("status = 'requested'"),
         ),
+        # The desk's digest: requests expired since the last one (an expired request is
+        # never changed again, so updated_at is when it expired).
+        Index(
+            "ix_appointments_expired_since",
+            "updated_at",
+            postgresql_where=text("status = 'expired'"),
+            sqlite_where=text("status = 'expired'"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -120,7 +120,9 @@ async def expire_requests(session: AsyncSession, now: dt.datetime, settings: Set
 
 def reminder_scan(hours: int, now: dt.datetime) -> Any:
     """Confirmed visits starting within ``hours`` whose reminder of that hour is not recorded
-    for their current time: a range of ix_appointments_schedule (status, start_at)."""
+    for their current time: their ids only, so that both the range of ix_appointments_schedule
+    (status, start_at, id) and the check of the visit_reminders key are read from the indexes
+    alone; ``reminder_visits`` then locks the few that are due."""
     table, done = appointments_table, visit_reminders
     recorded = exists().where(
         done.c.appointment_id == table.c.id,
@@ -128,7 +130,7 @@ def reminder_scan(hours: int, now: dt.datetime) -> Any:
         done.c.start_at == table.c.start_at,
     )
     return (
-        select(*table.c)
+        select(table.c.id)
         .where(
             _status_is(AppointmentStatus.confirmed),
             table.c.start_at > now,
@@ -136,6 +138,23 @@ def reminder_scan(hours: int, now: dt.datetime) -> Any:
             ~recorded,
         )
         .order_by(table.c.start_at)
+    )
+
+
+def reminder_visits(ids: list[uuid.UUID], hours: int, now: dt.datetime) -> Any:
+    """The due visits' rows, locked (skipping those another transaction holds): checked again
+    under the lock, as a desk action may have moved or cancelled one since the scan."""
+    table = appointments_table
+    return (
+        select(*table.c)
+        .where(
+            table.c.id.in_(ids),
+            _status_is(AppointmentStatus.confirmed),
+            table.c.start_at > now,
+            table.c.start_at <= now + dt.timedelta(hours=hours),
+        )
+        .order_by(table.c.start_at)
+        .with_for_update(skip_locked=True)
     )
 
 
@@ -168,14 +187,11 @@ async def send_reminders(session: AsyncSession, now: dt.datetime, settings: Sett
     hours_list = sorted(settings.reminder_hours)
     sent = 0
     for hours in hours_list:
-        due = (
-            reminder_scan(hours, now)
-            .limit(BATCH)
-            .with_for_update(of=appointments_table, skip_locked=True)
-        )
-        visits = [dict(row._mapping) for row in await session.execute(due)]
-        if not visits:
+        ids = list((await session.execute(reminder_scan(hours, now).limit(BATCH))).scalars())
+        if not ids:
             continue
+        locked = await session.execute(reminder_visits(ids, hours, now))
+        visits = [dict(row._mapping) for row in locked]
         booked = await _booked_at(session, [visit["id"] for visit in visits])
         for visit in visits:
             start_at: dt.datetime = visit["start_at"]
