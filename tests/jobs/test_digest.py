@@ -58,7 +58,7 @@ async def test_the_digest_counts_what_waits_and_comes_once_a_day(
     assert counts(digest) == [
         "New requests since the last digest: 2",  # the last 24 hours, before a first digest
         "Urgent requests still waiting: 1",
-        "Requests waiting: 2 (the oldest for 1 days, 19 hours)",
+        "Requests waiting: 2 (the oldest for 1 day, 19 hours)",
         "Visits today: 1",
         "Requests expired since the last digest: 0",
     ]

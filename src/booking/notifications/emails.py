@@ -93,7 +93,12 @@ def _digest_context(digest: dict[str, Any] | None) -> dict[str, Any] | None:
     hours = digest.get("oldest_waiting_hours")
     oldest = None
     if hours is not None:
-        oldest = f"{hours // 24} days, {hours % 24} hours" if hours >= 24 else f"{hours} hours"
+        days, rest = divmod(hours, 24)
+        oldest = ", ".join(
+            f"{count} {unit}{'' if count == 1 else 's'}"
+            for count, unit in ((days, "day"), (rest, "hour"))
+            if count or (unit == "hour" and not days)
+        )
     day = dt.date.fromisoformat(digest["day"])
     return {**digest, "day": f"{day:%A %-d %B %Y}", "oldest_waiting": oldest}
 
