@@ -47,6 +47,9 @@ def booking_env(database_url: str, **settings: str) -> dict[str, str]:
     env["BOOKING_PUBLIC_RATE_LIMIT"] = "0"
     env["BOOKING_RECEIPTS_PER_ADDRESS_PER_DAY"] = "0"  # tests send many requests from one address
     env["PYTHONUNBUFFERED"] = "1"
+    # The scheduler runs in `serve` and `worker`: no morning digest in a test's inbox unless
+    # the test asks for one (reminders and expiry need data a test makes on purpose).
+    env["BOOKING_DIGEST_TIME"] = ""
     if database_url.startswith("postgres"):
         # PostgreSQL needs a shared key even in development; SQLite servers generate theirs.
         env["BOOKING_SECRET_KEY"] = "tests-only-postgresql-Hc7Wm2Qx9Lb4Vz6Rt1Np8Ks3"

@@ -34,6 +34,7 @@ from booking.config import (
 )
 from booking.db import create_engine, create_sessionmaker
 from booking.errors import DomainError
+from booking.jobs.scheduler import Scheduler
 from booking.notifications import service as notifications
 from booking.notifications.models import OutboxStatus
 from booking.notifications.notifiers import load_notifier
@@ -337,10 +338,12 @@ def staff_reset_password(email: str, password_stdin: bool) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 def worker(once: bool) -> None:
-    """Deliver queued emails and webhooks (as many workers as you like, on PostgreSQL).
+    """Deliver queued emails and webhooks, and run the scheduled jobs (reminders, expiry, the
+    desk's digest), as many workers as you like on PostgreSQL.
 
     Set BOOKING_RELAY_IN_PROCESS=false on the API servers when workers do the delivering.
-    SIGTERM or Ctrl-C: the batch in hand is finished, then the worker exits.
+    SIGTERM or Ctrl-C: the batch in hand is finished, then the worker exits. --once runs each
+    job once, then delivers what is due.
     """
     settings = _settings()
     _ready_database(settings)
@@ -362,14 +365,21 @@ def worker(once: bool) -> None:
                 notifier=notifier,
                 http=http,
             )
+            scheduler = Scheduler(
+                sessionmaker=relay.sessionmaker,
+                settings=settings,
+                clock=relay.clock,
+                worker_id=relay.worker_id,
+            )
             if once:
+                await scheduler.tick()
                 return await relay.drain()
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, stop.set)
             click.echo(f"booking worker {relay.worker_id}: delivering", err=True)
-            await relay.run(stop)
+            await asyncio.gather(relay.run(stop), scheduler.run(stop))
             return 0
 
     logging.basicConfig(level=settings.log_level.value, format="%(asctime)s %(name)s %(message)s")

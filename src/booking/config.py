@@ -97,6 +97,16 @@ def parse_opening_hours(value: str) -> tuple[dt.time, dt.time]:
     return opens, closes
 
 
+def parse_time_of_day(value: str) -> dt.time:
+    """``07:30`` → 07:30, a practice-local time of day."""
+    try:
+        if len(value) != 5:
+            raise ValueError
+        return dt.time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time of day such as 07:30 (empty: off)") from None
+
+
 def parse_rate(value: str) -> RateLimitItem:
     return parse(value)
 
@@ -159,6 +169,15 @@ class Settings(BaseSettings):
     webhook_secret: str = ""
 
     relay_in_process: bool = True
+    # The scheduler (booking.jobs): how often it wakes, and what it does.
+    jobs_interval_seconds: float = Field(default=60, gt=0, le=3600)
+    # Hours before a confirmed visit the patient is reminded at; empty: no reminders.
+    reminder_hours: Annotated[list[int], NoDecode] = [48, 2]
+    # A request nobody answered expires after this many days (or once its preferred days have
+    # passed); 0: only the passed days expire it.
+    request_expiry_days: int = Field(default=14, ge=0, le=365)
+    # When the front desk's digest is sent (practice time, HH:MM); empty: no digest.
+    digest_time: str = "07:30"
     outbox_max_attempts: int = Field(default=8, ge=1, le=50)
     outbox_batch_size: int = Field(default=50, ge=1, le=1000)
 
@@ -191,6 +210,7 @@ class Settings(BaseSettings):
         "cors_origins",
         "webhook_urls",
         "trusted_proxies",
+        "reminder_hours",
         mode="before",
     )
     @classmethod
@@ -210,6 +230,21 @@ class Settings(BaseSettings):
         if unknown or not days:
             raise ValueError(f"must be a comma-separated list of {', '.join(WEEKDAY_NAMES)}")
         return days
+
+    @field_validator("reminder_hours")
+    @classmethod
+    def _sensible_reminder_hours(cls, value: list[int]) -> list[int]:
+        if any(hours < 1 or hours > 24 * 30 for hours in value) or len(set(value)) < len(value):
+            raise ValueError("must be distinct whole hours from 1 to 720, e.g. 48,2 (empty: off)")
+        return sorted(value, reverse=True)
+
+    @field_validator("digest_time")
+    @classmethod
+    def _valid_digest_time(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_time_of_day(value)
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -363,6 +398,10 @@ class Settings(BaseSettings):
         if not database or database == ":memory:":
             return None
         return Path(database).absolute()
+
+    @property
+    def digest_at(self) -> dt.time | None:
+        return parse_time_of_day(self.digest_time) if self.digest_time else None
 
     @property
     def opening_times(self) -> tuple[dt.time, dt.time]:

@@ -28,6 +28,7 @@ from booking.db import create_engine, create_sessionmaker
 from booking.errors import Problem, ValidationProblem, install_problem_handlers
 from booking.fhir.routes import router as fhir_router
 from booking.health import router as health_router
+from booking.jobs.scheduler import Scheduler
 from booking.manage.routes import router as manage_router
 from booking.middleware import (
     BodyLimitMiddleware,
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.public_rate_limit = PublicRateLimit(settings, limits)
         http = httpx.AsyncClient(timeout=10)
         stop = asyncio.Event()
-        relay_task = None
+        relay_task = scheduler_task = None
         if settings.relay_in_process:
             relay = Relay(
                 sessionmaker=app.state.sessionmaker,
@@ -85,6 +86,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             # A commit that queued messages wakes it; otherwise it polls.
             wake_on_commit(app.state.sessionmaker, relay.wakeup)
             relay_task = asyncio.create_task(relay.run(stop), name="outbox relay")
+            # Timed work (reminders, expiry, the digest) runs where delivery runs.
+            scheduler = Scheduler(
+                sessionmaker=app.state.sessionmaker, settings=settings, clock=app.state.clock
+            )
+            scheduler_task = asyncio.create_task(scheduler.run(stop), name="scheduler")
         try:
             yield
         finally:
@@ -92,6 +98,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             stop.set()
             if relay_task is not None:
                 await relay_task
+            if scheduler_task is not None:
+                await scheduler_task
             await http.aclose()
             await engine.dispose()
 

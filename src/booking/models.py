@@ -3,6 +3,7 @@
 from booking.appointments.models import Appointment, AppointmentEvent
 from booking.db import metadata
 from booking.idempotency.models import IdempotencyRecord
+from booking.jobs.models import DeskDigest, VisitReminder
 from booking.manage.models import ManageToken
 from booking.notifications.models import OutboxMessage
 from booking.providers.models import Provider, TimeOff, WorkingHours
@@ -11,6 +12,7 @@ from booking.staff.models import DeskSession, StaffAccount
 __all__ = [
     "Appointment",
     "AppointmentEvent",
+    "DeskDigest",
     "DeskSession",
     "IdempotencyRecord",
     "ManageToken",
@@ -18,6 +20,7 @@ __all__ = [
     "Provider",
     "StaffAccount",
     "TimeOff",
+    "VisitReminder",
     "WorkingHours",
     "metadata",
 ]

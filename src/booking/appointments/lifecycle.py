@@ -24,6 +24,7 @@ class AppointmentStatus(StrEnum):
     no_show = "no_show"
     declined = "declined"
     cancelled = "cancelled"
+    expired = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ STATUSES: dict[AppointmentStatus, StatusInfo] = {
     AppointmentStatus.no_show: StatusInfo("No-show", "noshow"),
     AppointmentStatus.declined: StatusInfo("Declined", "cancelled"),
     AppointmentStatus.cancelled: StatusInfo("Cancelled", "cancelled"),
+    AppointmentStatus.expired: StatusInfo("Expired", "cancelled"),
 }
 
 
@@ -49,6 +51,7 @@ class Action(StrEnum):
     cancel = "cancel"
     complete = "complete"
     no_show = "no_show"
+    expire = "expire"
 
 
 class Visit(StrEnum):
@@ -78,6 +81,8 @@ class Transition:
     operation_id: str
     summary: str
     description: str
+    # Taken by the scheduler only (booking.jobs): no API route, no desk button.
+    by_system: bool = False
 
     @property
     def closes(self) -> bool:
@@ -155,6 +160,16 @@ TRANSITIONS: dict[Action, Transition] = {
             operation_id="markNoShow", summary="Mark a visit as a no-show",
             description="`confirmed` → `no_show`, once the visit's time has come.",
         ),
+        Transition(
+            Action.expire, "expired", _from(_REQUESTED), AppointmentStatus.expired, Visit.none,
+            slug="expire", label="Expire", desk_form="", heading="",
+            notice="Expired: nobody answered in time, or every preferred day has passed.",
+            patient_email="expired", webhook_event="appointment.expired",
+            operation_id="", summary="A request nobody answered in time",
+            description="`requested` → `expired`, by the scheduler (BOOKING_REQUEST_EXPIRY_DAYS "
+            "after the request, or once every preferred day has passed).",
+            by_system=True,
+        ),
     )
 }  # fmt: skip
 
@@ -166,7 +181,7 @@ CREATED_WEBHOOK_EVENT = "appointment.requested"
 
 # --- derived: nothing below is written by hand -------------------------------------------------
 
-BY_SLUG: dict[str, Transition] = {t.slug: t for t in TRANSITIONS.values()}
+BY_SLUG: dict[str, Transition] = {t.slug: t for t in TRANSITIONS.values() if not t.by_system}
 
 
 def _in_status_order(statuses: set[AppointmentStatus]) -> tuple[AppointmentStatus, ...]:
@@ -191,9 +206,13 @@ WEBHOOK_EVENT_FOR: dict[str, str] = {CREATED: CREATED_WEBHOOK_EVENT} | {
 }
 
 
+# What people do (the API's routes, the desk's buttons): all but the scheduler's actions.
+PEOPLES_TRANSITIONS = tuple(t for t in TRANSITIONS.values() if not t.by_system)
+
+
 def allowed_actions(status: str) -> list[Transition]:
-    """The actions an appointment in this status allows, in the table's order."""
-    return [t for t in TRANSITIONS.values() if status in t.from_statuses]
+    """The actions people may take on an appointment in this status, in the table's order."""
+    return [t for t in PEOPLES_TRANSITIONS if status in t.from_statuses]
 
 
 def is_open(status: str, end_at: dt.datetime | None, now: dt.datetime) -> bool:

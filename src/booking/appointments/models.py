@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -74,6 +75,28 @@ class Appointment(SQLModel, table=True):
         Index("ix_appointments_schedule", "status", "start_at", "id"),
         Index("ix_appointments_provider_time", "provider_id", "start_at"),
         Index("ix_appointments_created", "created_at", "id"),
+        # The scheduler's expiry scans (booking.jobs): waiting requests by age and by their
+        # last preferred day; partial, so they hold the open requests only.
+        Index(
+            "ix_appointments_waiting_since",
+            "created_at",
+            postgresql_where=text("status = 'requested'"),
+            sqlite_where=text("status = 'requested'"),
+        ),
+        Index(
+            "ix_appointments_waiting_until",
+            "last_preferred_date",
+            postgresql_where=text("status = 'requested'"),
+            sqlite_where=text("status = 'requested'"),
+        ),
+        # The desk's digest: requests expired since the last one (an expired request is
+        # never changed again, so updated_at is when it expired).
+        Index(
+            "ix_appointments_expired_since",
+            "updated_at",
+            postgresql_where=text("status = 'expired'"),
+            sqlite_where=text("status = 'expired'"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -90,6 +113,9 @@ class Appointment(SQLModel, table=True):
     reason_code: str = Field(sa_type=String(40))
     reason_detail: str | None = Field(default=None, sa_type=Text)
     preferred_windows: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    # The latest date in preferred_windows (set with them): once it
+    # has passed, a request nobody answered expires.
+    last_preferred_date: dt.date | None = None
     contact_preference: str = Field(sa_type=String(8))
     urgent_symptoms: list[str] = Field(sa_column=Column(JSON, nullable=False))
     is_urgent: bool = False

@@ -18,7 +18,12 @@ from starlette.responses import Response
 
 from booking.appointments import listing
 from booking.appointments import service as appointments
-from booking.appointments.lifecycle import INITIAL_STATUS, TRANSITIONS, Action, Transition
+from booking.appointments.lifecycle import (
+    INITIAL_STATUS,
+    PEOPLES_TRANSITIONS,
+    Action,
+    Transition,
+)
 from booking.appointments.listing import ListFilters, SortOrder
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.appointments.reasons import ReasonCode
@@ -422,5 +427,5 @@ def _add_action_route(transition: Transition) -> None:
     )
 
 
-for _transition in TRANSITIONS.values():
+for _transition in PEOPLES_TRANSITIONS:
     _add_action_route(_transition)

@@ -70,6 +70,7 @@ class Actor:
 
 
 PUBLIC_FORM = Actor(source=EventSource.api)
+SYSTEM = Actor(source=EventSource.system)  # the scheduler (booking.jobs)
 
 
 @dataclass(slots=True)
@@ -194,6 +195,7 @@ async def create_appointment(
         "preferred_windows": [
             window.model_dump(mode="json") for window in request.preferred_windows
         ],
+        "last_preferred_date": max(window.date for window in request.preferred_windows),
         "contact_preference": request.contact_preference,
         "urgent_symptoms": [symptom.value for symptom in request.urgent_symptoms],
         "is_urgent": bool(request.urgent_symptoms),
@@ -429,6 +431,14 @@ async def _cancel(
     if appointment.start_at is not None:
         appointment.calendar_sequence += 1
     return Change(reason=command.reason, details=_visit_details(appointment))
+
+
+@step(Action.expire, ReasonRequest)
+async def _expire(
+    session: AsyncSession, ctx: ActionContext, appointment: Appointment, command: ReasonRequest
+) -> Change:
+    # Taken by the scheduler (booking.jobs) only; the reason tells the desk why.
+    return Change(reason=command.reason)
 
 
 @step(Action.complete)

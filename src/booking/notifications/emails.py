@@ -37,6 +37,9 @@ SUBJECTS = {
     "cancelled": "Your appointment at {practice} is cancelled",
     "new_request": "New appointment request {reference}",
     "patient_cancelled": "Cancelled by the patient: appointment {reference}",
+    "reminder": "Reminder: your appointment at {practice}",
+    "expired": "About your appointment request at {practice}",
+    "digest": "Front desk digest for {day}",
 }
 # A red-flag request must stand out in the desk's inbox: the word, never the symptom or name.
 URGENT_PREFIX = "URGENT: "
@@ -65,7 +68,9 @@ def subject_for(message: OutboxMessage, settings: Settings) -> str:
     """The one place subjects are built: generic, the reference at most, never a name."""
     payload = message.payload
     subject = SUBJECTS[message.event].format(
-        reference=payload["reference"], practice=settings.practice_name
+        reference=payload.get("reference", ""),
+        practice=settings.practice_name,
+        day=payload.get("digest", {}).get("day", ""),
     )
     if message.channel == Channel.desk_email and payload.get("urgent"):
         subject = URGENT_PREFIX + subject[0].lower() + subject[1:]
@@ -82,6 +87,22 @@ def _when(value: str | None, zone: Any) -> dict[str, str] | None:
     }
 
 
+def _digest_context(digest: dict[str, Any] | None) -> dict[str, Any] | None:
+    if digest is None:
+        return None
+    hours = digest.get("oldest_waiting_hours")
+    oldest = None
+    if hours is not None:
+        days, rest = divmod(hours, 24)
+        oldest = ", ".join(
+            f"{count} {unit}{'' if count == 1 else 's'}"
+            for count, unit in ((days, "day"), (rest, "hour"))
+            if count or (unit == "hour" and not days)
+        )
+    day = dt.date.fromisoformat(digest["day"])
+    return {**digest, "day": f"{day:%A %-d %B %Y}", "oldest_waiting": oldest}
+
+
 def build_email(message: OutboxMessage, *, settings: Settings, manage_url: str | None) -> Message:
     payload = message.payload
     zone = settings.timezone
@@ -95,14 +116,21 @@ def build_email(message: OutboxMessage, *, settings: Settings, manage_url: str |
             "phone": settings.practice_phone,
             "timezone": settings.practice_timezone,
         },
-        "reference": payload["reference"],
+        # The desk's digest is about no one appointment: no reference, no visit.
+        "reference": payload.get("reference", ""),
         "first_name": payload.get("first_name", ""),
         "visit": visit,
         "message": payload.get("message"),
         "manage_url": manage_url,
         "can_cancel": message.event not in CLOSING_EVENTS,
         "urgent": bool(payload.get("urgent")),
-        "desk_url": f"{settings.links_base_url}/desk/appointments/{payload['appointment_id']}",
+        "desk_url": (
+            f"{settings.links_base_url}/desk/appointments/{payload['appointment_id']}"
+            if "appointment_id" in payload
+            else f"{settings.links_base_url}/desk"
+        ),
+        "book_url": f"{settings.links_base_url}/book",
+        "digest": _digest_context(payload.get("digest")),
     }
     subject = subject_for(message, settings)
     context["subject"] = subject

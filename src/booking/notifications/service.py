@@ -99,6 +99,80 @@ def receipt_cap_parameters(email: str, settings: Settings, now: dt.datetime) -> 
     }
 
 
+def outbox_row(
+    *,
+    appointment_id: uuid.UUID,
+    version: int,
+    channel: Channel,
+    event: str,
+    payload: dict[str, Any],
+    now: dt.datetime,
+    target: str = "",
+    recipient: str | None = None,
+) -> dict[str, Any]:
+    """One outbox row's column values."""
+    return {
+        "id": uuid.uuid4(),
+        "channel": channel,
+        "event": event,
+        "target": target,
+        "appointment_id": appointment_id,
+        "appointment_version": version,
+        "payload": payload,
+        "status": OutboxStatus.pending,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "recipient_hash": recipient,
+    }
+
+
+def patient_payload(appointment: Mapping[str, Any], message: str | None) -> dict[str, Any]:
+    """What a patient's email is built from: the visit, and whom to greet and write to."""
+    return {
+        **visit_fields(appointment),
+        "first_name": appointment["first_name"],
+        "email": appointment["email"],
+        "calendar_sequence": appointment["calendar_sequence"],
+        "message": message,
+    }
+
+
+def reminder_row(appointment: Mapping[str, Any], *, hours: int, now: dt.datetime) -> dict[str, Any]:
+    """The reminder of a visit, ``hours`` before it. Its target names the hour and the visit's
+    time, so that the outbox's one-message-per-change rule holds with several reminders (and
+    with the confirmation) on one version of the appointment."""
+    start_at: dt.datetime = appointment["start_at"]
+    return outbox_row(
+        appointment_id=appointment["id"],
+        version=appointment["version"],
+        channel=Channel.patient_email,
+        event=REMINDER_EMAIL,
+        payload=patient_payload(appointment, None),
+        target=f"reminder/{hours}h/{start_at.astimezone(dt.UTC):%Y%m%dT%H%MZ}",
+        now=now,
+    )
+
+
+REMINDER_EMAIL = "reminder"
+DIGEST_EMAIL = "digest"
+# The digest's outbox rows are about no appointment: each day's has an id of its own instead.
+_DIGEST_NAMESPACE = uuid.UUID("6f1f4f52-5c0e-4d8e-9a55-0d1b2b0c7a11")
+
+
+def digest_row(counts: Mapping[str, Any], *, day: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """The front desk's morning digest of ``day``: counts only, no patient, no reason."""
+    return outbox_row(
+        appointment_id=uuid.uuid5(_DIGEST_NAMESPACE, day.isoformat()),
+        version=0,
+        channel=Channel.desk_email,
+        event=DIGEST_EMAIL,
+        payload={"digest": {"day": day.isoformat(), **counts}},
+        target=f"digest/{day.isoformat()}",
+        now=now,
+    )
+
+
 def notification_rows(
     *,
     appointment: Mapping[str, Any],
@@ -125,20 +199,16 @@ def notification_rows(
         recipient: str | None = None,
     ) -> None:
         rows.append(
-            {
-                "id": uuid.uuid4(),
-                "channel": channel,
-                "event": event,
-                "target": target,
-                "appointment_id": appointment["id"],
-                "appointment_version": appointment["version"],
-                "payload": payload,
-                "status": OutboxStatus.pending,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "recipient_hash": recipient,
-            }
+            outbox_row(
+                appointment_id=appointment["id"],
+                version=appointment["version"],
+                channel=channel,
+                event=event,
+                payload=payload,
+                target=target,
+                recipient=recipient,
+                now=now,
+            )
         )
 
     visit = visit_fields(appointment)
@@ -147,13 +217,7 @@ def notification_rows(
         queue(
             Channel.patient_email,
             template,
-            {
-                **visit,
-                "first_name": appointment["first_name"],
-                "email": appointment["email"],
-                "calendar_sequence": appointment["calendar_sequence"],
-                "message": message_to_patient,
-            },
+            patient_payload(appointment, message_to_patient),
             recipient=(
                 recipient_hash(appointment["email"], settings)
                 if template == "request_received"
