@@ -38,16 +38,14 @@ def an_open_day_ahead() -> str:
     return day.isoformat()
 
 
+@pytest.mark.postgres_only
 async def test_two_worker_processes_send_each_job_email_once(
-    backend: str,
     database_url: str,
     client: httpx.AsyncClient,
     app: FastAPI,
     tmp_path: Path,
     smtp_server: SmtpServer,
 ) -> None:
-    if backend == "sqlite":
-        pytest.skip("SQLite is one process: several workers are a PostgreSQL setup")
     day = an_open_day_ahead()
     ids = [
         await create_request(client, preferred_windows=[{"date": day, "part_of_day": "any"}])
