@@ -42,6 +42,7 @@ from booking.providers.routes import router as providers_router
 from booking.security import PublicRateLimit, SecurityHeadersMiddleware, limits_storage
 from booking.staff.routes import router as staff_router
 from booking.staff.throttle import SignInThrottle
+from booking.waitlist.routes import router as waitlist_router
 from booking.web import book as web_book
 from booking.web import desk as web_desk
 from booking.web import diary as web_diary
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(availability_router)
     app.include_router(availability_desk_router)
     app.include_router(manage_router)
+    app.include_router(waitlist_router)
     declare_webhooks(app)
 
     # Pages for people: the desk, the hosted form, the patient's link. Assets are served here.

@@ -197,6 +197,10 @@ class AppointmentCreate(_Input):
     consent: Literal[True] = Field(
         description="The patient agrees that the practice stores this request."
     )
+    earlier_if_possible: StrictBool = Field(
+        default=False,
+        description="Offer the patient an earlier time by email if one opens (the waitlist).",
+    )
 
     @field_validator("reason_detail")
     @classmethod
@@ -303,6 +307,7 @@ class AppointmentOut(BaseModel):
     preferred_windows: list[PreferredWindowOut]
     contact_preference: ContactPreference
     urgent_symptoms: list[UrgentSymptom]
+    earlier_if_possible: bool
     provider_id: uuid.UUID | None
     start: dt.datetime | None = Field(examples=["2026-12-07T09:30:00-06:00"])
     end: dt.datetime | None
@@ -355,6 +360,7 @@ def appointment_document(appointment: Appointment | Row[Any], timezone: str) -> 
         "preferred_windows": row["preferred_windows"],
         "contact_preference": row["contact_preference"],
         "urgent_symptoms": row["urgent_symptoms"],
+        "earlier_if_possible": row["earlier_if_possible"],
         "provider_id": str(provider_id) if provider_id else None,
         "start": start.isoformat() if start else None,
         "end": end.isoformat() if end else None,

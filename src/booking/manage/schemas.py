@@ -19,6 +19,9 @@ class ManageView(BaseModel):
     practice_name: str
     practice_phone: str
     can_cancel: bool
+    earlier_if_possible: bool = Field(
+        description="The patient is offered an earlier time by email if one opens."
+    )
 
     @classmethod
     def of(cls, appointment: Appointment, settings: Settings, *, can_cancel: bool) -> ManageView:
@@ -32,4 +35,5 @@ class ManageView(BaseModel):
             practice_name=settings.practice_name,
             practice_phone=settings.practice_phone,
             can_cancel=can_cancel,
+            earlier_if_possible=appointment.earlier_if_possible,
         )

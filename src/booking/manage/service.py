@@ -85,3 +85,19 @@ async def cancel_by_patient(
     context = appointments.ActionContext(actor=PATIENT, settings=settings, now=now)
     command = ReasonRequest(reason="Cancelled by the patient through the link in their email")
     return await appointments.perform(session, context, Action.cancel, appointment.id, command)
+
+
+async def set_earlier_if_possible(
+    session: AsyncSession, *, token: str, wanted: bool, settings: Settings, now: dt.datetime
+) -> Appointment:
+    """The patient joins or leaves the waitlist for an earlier time (an open request only).
+    Not a change of the appointment's state: no version, no email; offers already sent stand."""
+    appointment = await appointment_for_token(session, token=token, now=now)
+    if not is_open(appointment, now):
+        raise ManagedAppointmentClosed(
+            "This appointment has ended and can no longer be changed online. Call the "
+            f"practice at {settings.practice_phone}."
+        )
+    appointment.earlier_if_possible = wanted
+    await session.flush()
+    return appointment

@@ -21,6 +21,7 @@ from booking.appointments.lifecycle import TRANSITIONS, Visit
 from booking.config import Settings
 from booking.notifications.calendar import CalendarMethod, build_calendar
 from booking.notifications.models import Channel, OutboxMessage
+from booking.waitlist.links import offer_url
 
 _templates = Environment(
     loader=PackageLoader("booking.notifications", "templates"),
@@ -37,6 +38,8 @@ SUBJECTS = {
     "cancelled": "Your appointment at {practice} is cancelled",
     "new_request": "New appointment request {reference}",
     "patient_cancelled": "Cancelled by the patient: appointment {reference}",
+    "offer": "An earlier appointment time at {practice}",
+    "offer_gone": "The earlier time at {practice} was taken",
 }
 # A red-flag request must stand out in the desk's inbox: the word, never the symptom or name.
 URGENT_PREFIX = "URGENT: "
@@ -82,6 +85,25 @@ def _when(value: str | None, zone: Any) -> dict[str, str] | None:
     }
 
 
+def _offer(payload: dict[str, Any], settings: Settings) -> dict[str, str] | None:
+    """The time a waitlist offer holds, its deadline and its link (offer emails only)."""
+    if "offer_id" not in payload:
+        return None
+    zone = settings.timezone
+    when = _when(payload["offer_start"], zone)
+    ends = _when(payload["offer_end"], zone)
+    expires = _when(payload["offer_expires"], zone)
+    assert when is not None
+    assert ends is not None
+    assert expires is not None
+    return {
+        "start": when["start"],
+        "end_time": ends["end_time"],
+        "expires": expires["start"],
+        "url": offer_url(payload["offer_id"], settings),
+    }
+
+
 def build_email(message: OutboxMessage, *, settings: Settings, manage_url: str | None) -> Message:
     payload = message.payload
     zone = settings.timezone
@@ -103,6 +125,7 @@ def build_email(message: OutboxMessage, *, settings: Settings, manage_url: str |
         "can_cancel": message.event not in CLOSING_EVENTS,
         "urgent": bool(payload.get("urgent")),
         "desk_url": f"{settings.links_base_url}/desk/appointments/{payload['appointment_id']}",
+        "offer": _offer(payload, settings),
     }
     subject = subject_for(message, settings)
     context["subject"] = subject

@@ -95,6 +95,7 @@ def notification_rows(
     message_to_patient: str | None,
     settings: Settings,
     now: dt.datetime,
+    email_fields: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The outbox rows one change of an appointment queues, as column values.
 
@@ -140,6 +141,7 @@ def notification_rows(
                 "email": appointment["email"],
                 "calendar_sequence": appointment["calendar_sequence"],
                 "message": message_to_patient,
+                **(email_fields or {}),
             },
             recipient=(
                 recipient_hash(appointment["email"], settings)
@@ -200,6 +202,7 @@ def queue_notifications(
     message_to_patient: str | None,
     settings: Settings,
     now: dt.datetime,
+    email_fields: Mapping[str, Any] | None = None,
 ) -> None:
     for row in notification_rows(
         appointment=appointment_values(appointment),
@@ -208,6 +211,7 @@ def queue_notifications(
         message_to_patient=message_to_patient,
         settings=settings,
         now=now,
+        email_fields=email_fields,
     ):
         session.add(OutboxMessage(**row))
     note_queued(session)

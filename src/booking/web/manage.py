@@ -125,3 +125,28 @@ async def manage_cancel(
         can_cancel=False,
         notice="Your appointment is cancelled. The practice has been told.",
     )
+
+
+@router.post("/manage/{token}/earlier")
+async def manage_earlier(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> HTMLResponse:
+    """Join or leave the waitlist for an earlier time (the form's checkbox; no JS needed)."""
+    form = await request.form()
+    wanted = form.get("earlier_if_possible") == "true"
+    now = clock.now()
+    try:
+        appointment = await manage.set_earlier_if_possible(
+            session, token=token, wanted=wanted, settings=settings, now=now
+        )
+    except ManageLinkInvalid as error:
+        return _invalid(request, settings, error)
+    except ManagedAppointmentClosed:
+        appointment = await manage.appointment_for_token(session, token=token, now=now)
+        return _page(request, settings, appointment, token, can_cancel=False, status_code=409)
+    notice = (
+        "We will email you if an earlier time opens."
+        if wanted
+        else "We will not offer you earlier times."
+    )
+    return _page(request, settings, appointment, token, can_cancel=True, notice=notice)
