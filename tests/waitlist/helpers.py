@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -53,8 +54,6 @@ async def token_for(app: FastAPI, appointment_id: str) -> str:
 
 
 async def manage_token(app: FastAPI, appointment_id: str) -> str:
-    import uuid
-
     async with app.state.sessionmaker() as session, session.begin():
         return await mint_manage_token(
             session,
@@ -68,7 +67,7 @@ async def outbox_events(app: FastAPI, appointment_id: str) -> list[OutboxMessage
     async with app.state.sessionmaker() as session:
         statement = (
             select(OutboxMessage)
-            .where(OutboxMessage.appointment_id == appointment_id)  # type: ignore[arg-type]
+            .where(OutboxMessage.appointment_id == uuid.UUID(appointment_id))  # type: ignore[arg-type]
             .order_by(OutboxMessage.appointment_version)  # type: ignore[arg-type]
         )
         return list((await session.execute(statement)).scalars())
