@@ -48,6 +48,7 @@ from booking.web import desk as web_desk
 from booking.web import diary as web_diary
 from booking.web import hours as web_hours
 from booking.web import manage as web_manage
+from booking.web import offer as web_offer
 
 API_DESCRIPTION = """
 Appointment requests for a spine practice. The practice's website form posts a request
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(web_hours.router)
     app.include_router(web_book.router)
     app.include_router(web_manage.router)
+    app.include_router(web_offer.router)
     app.mount("/static", StaticFiles(packages=[("booking.web", "static")]), name="static")
     docs_policy = install_api_docs(app)
 
