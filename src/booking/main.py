@@ -19,7 +19,7 @@ from booking import __version__
 from booking.api_docs import install_api_docs
 from booking.appointments.routes import desk_router as appointments_desk_router
 from booking.appointments.routes import public_router as appointments_public_router
-from booking.appointments.schemas import AppointmentCreate
+from booking.appointments.schemas import AppointmentCreate, MoveRequest
 from booking.availability.routes import desk_router as availability_desk_router
 from booking.availability.routes import router as availability_router
 from booking.clock import Clock, SystemClock
@@ -175,11 +175,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             # Models FastAPI does not see: the public POST's body (validated in the route, with
             # a context), then the problem documents.
-            for model in (AppointmentCreate, Problem, ValidationProblem):
+            for model in (AppointmentCreate, MoveRequest, Problem, ValidationProblem):
                 definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(definition.pop("$defs", {}))
                 components[model.__name__] = definition
-                if model is AppointmentCreate:
+                if model in (AppointmentCreate, MoveRequest):
                     _as_fastapi_writes_it(components)
             app.openapi_schema = schema
         return app.openapi_schema

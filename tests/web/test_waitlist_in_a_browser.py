@@ -49,7 +49,8 @@ async def test_an_offer_from_the_email_to_the_accepted_time(
         # The waiting patient opens their link and asks for an earlier time.
         received = await wait_for_email(mail_dir, "We received")
         patient = await browser.new_page(viewport={"width": 420, "height": 900})
-        await patient.goto(_link(received, "manage"))
+        manage_url = _link(received, "manage")
+        await patient.goto(manage_url)
         await assert_accessible(patient)
         await patient.get_by_label("Offer me an earlier time if one opens").check()
         await patient.get_by_role("button", name="Save this choice").click()
@@ -83,3 +84,16 @@ async def test_an_offer_from_the_email_to_the_accepted_time(
     await patient.goto(url)
     assert await patient.get_by_role("button", name="Accept this time").count() == 0
     await patient.get_by_text("You have accepted this time.").wait_for()
+
+    # Now confirmed, the patient can ask for other days on their page.
+    await patient.goto(manage_url)
+    await patient.get_by_role("heading", name="Ask for other days").wait_for()
+    await assert_accessible(patient)
+    await patient.get_by_label("Day 1", exact=True).fill("2026-12-05")  # a Saturday
+    await patient.get_by_role("button", name="Ask to move").click()
+    await patient.locator("#date_1-error").wait_for()
+    await assert_accessible(patient)
+    await patient.get_by_label("Day 1", exact=True).fill(day)
+    await patient.get_by_role("button", name="Ask to move").click()
+    await patient.get_by_text("The practice has your new days").wait_for()
+    await assert_accessible(patient)

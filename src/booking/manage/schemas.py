@@ -22,6 +22,7 @@ class ManageView(BaseModel):
     earlier_if_possible: bool = Field(
         description="The patient is offered an earlier time by email if one opens."
     )
+    move_requested: bool = Field(description="The patient asked to move this visit.")
 
     @classmethod
     def of(cls, appointment: Appointment, settings: Settings, *, can_cancel: bool) -> ManageView:
@@ -36,4 +37,5 @@ class ManageView(BaseModel):
             practice_phone=settings.practice_phone,
             can_cancel=can_cancel,
             earlier_if_possible=appointment.earlier_if_possible,
+            move_requested=appointment.move_requested_at is not None,
         )
