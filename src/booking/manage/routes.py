@@ -87,6 +87,7 @@ async def request_move(
     for a request that is not an upcoming confirmed visit."""
     await require_json_body(request)
     now = clock.now()
+    await manage.appointment_for_token(session, token=token, now=now)  # an unknown link: 404
     rules = rules_context(BookingRules.from_settings(settings, now))
     command = parse_json_body(await request.body(), MoveRequest, rules)
     appointment = await manage.request_move(
