@@ -191,3 +191,38 @@ async def test_offer_emails_carry_the_link_and_no_personal_or_health_data(
     webhooks = [m for m in await outbox_events(app, patient) if m.channel == "webhook"]
     for hook in webhooks:
         assert "private@example.com" not in str(hook.payload)
+
+
+async def test_an_offer_to_a_patient_whose_request_ended_is_withdrawn(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str]
+) -> None:
+    patient = await waitlisted(client, "gone@example.com")
+    await cancelled_visit(client, desk, "09:00")
+    token = await token_for(app, patient)
+    declined = await client.post(
+        f"/api/v1/appointments/{patient}/decline", json={"reason": "x"}, headers=desk
+    )
+    assert declined.status_code == 200, declined.text
+
+    seen = await client.get(f"/api/v1/offers/{token}")
+    assert seen.json()["status"] == "withdrawn"
+    assert seen.json()["can_accept"] is False
+    refused = await client.post(f"/api/v1/offers/{token}/accept")
+    assert assert_problem(refused, 409)["type"].endswith("/offer-withdrawn")
+
+
+async def test_a_time_the_desk_gave_away_meanwhile_is_taken(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str]
+) -> None:
+    patient = await waitlisted(client, "slow@example.com")
+    await cancelled_visit(client, desk, "09:00")
+    walk_in = await create_request(client, patient__email="walk-in@example.com")
+    assert (
+        await confirm(client, desk, walk_in, start=chicago(OPEN_DAY, "09:00"))
+    ).status_code == 200
+
+    refused = await client.post(f"/api/v1/offers/{await token_for(app, patient)}/accept")
+
+    assert assert_problem(refused, 409)["type"].endswith("/offer-taken")
+    detail = (await client.get(f"/api/v1/appointments/{patient}", headers=desk)).json()
+    assert detail["status"] == "requested"

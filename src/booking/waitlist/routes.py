@@ -35,7 +35,8 @@ async def get_offer(
     """The time offered to a waitlisted patient and whether it can still be accepted. Reading
     changes nothing; an unknown link is a 404 `offer-invalid`."""
     offer = await waitlist.offer_for_token(session, token=token)
-    return OfferView.of(offer, settings, now=clock.now())
+    applies = await waitlist.applies(session, offer)
+    return OfferView.of(offer, settings, now=clock.now(), applies=applies)
 
 
 @router.post(

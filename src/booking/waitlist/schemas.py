@@ -22,12 +22,17 @@ class OfferView(BaseModel):
     practice_phone: str
 
     @classmethod
-    def of(cls, offer: Offer, settings: Settings, *, now: dt.datetime) -> OfferView:
+    def of(
+        cls, offer: Offer, settings: Settings, *, now: dt.datetime, applies: bool = True
+    ) -> OfferView:
+        """``applies``: the patient's appointment still takes the offer (service.applies)."""
         zone = settings.timezone
-        open_now = offer.status == OfferStatus.open and now < min(offer.expires_at, offer.start_at)
         status = OfferStatus(offer.status)
-        if status == OfferStatus.open and not open_now:
+        if status == OfferStatus.open and not applies:
+            status = OfferStatus.withdrawn
+        elif status == OfferStatus.open and now >= min(offer.expires_at, offer.start_at):
             status = OfferStatus.expired
+        open_now = status == OfferStatus.open
         return cls(
             status=status,
             start=offer.start_at.astimezone(zone),

@@ -17,11 +17,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.appointments import service as appointments
+from booking.appointments.errors import OutsideWorkingHours, SlotTaken
 from booking.appointments.lifecycle import Action
 from booking.appointments.models import Appointment, AppointmentStatus, EventSource, PartOfDay
 from booking.appointments.reasons import REASONS, ReasonCode
@@ -172,8 +173,9 @@ async def _offer_cancelled_visit(
     from_status: AppointmentStatus,
 ) -> None:
     """A confirmed visit was cancelled (by the desk or the patient): its time is offered now,
-    in the cancel's transaction. Offers to this patient are withdrawn."""
-    await _withdraw_offers_to(session, ctx, appointment.id)
+    in the cancel's transaction. (Offers this patient holds are not touched here: their rows
+    may be held by an accept that waits for this appointment; ``applies`` reads them as
+    withdrawn.)"""
     if from_status != AppointmentStatus.confirmed:
         return
     assert appointment.provider_id is not None
@@ -184,16 +186,6 @@ async def _offer_cancelled_visit(
     )
     system = appointments.ActionContext(actor=SYSTEM, settings=ctx.settings, now=ctx.now)
     await offer_freed_time(session, system, freed, round_=1)
-
-
-async def _withdraw_offers_to(
-    session: AsyncSession, ctx: appointments.ActionContext, appointment_id: uuid.UUID
-) -> None:
-    await session.execute(
-        update(Offer)
-        .where(col(Offer.appointment_id) == appointment_id, col(Offer.status) == OfferStatus.open)
-        .values(status=OfferStatus.withdrawn, decided_at=ctx.now)
-    )
 
 
 # --- the patient's link ----------------------------------------------------------------------
@@ -226,6 +218,24 @@ def check_open(offer: Offer, now: dt.datetime) -> None:
         raise OfferExpired("This offer has expired. You stay on the waitlist.")
 
 
+def _move_fits(offer: Offer, patient: Appointment) -> bool:
+    return (
+        patient.status == AppointmentStatus.confirmed
+        and patient.start_at is not None
+        and offer.start_at < patient.start_at
+        and patient.provider_id == offer.provider_id
+    )
+
+
+async def applies(session: AsyncSession, offer: Offer) -> bool:
+    """Whether the offer still suits its patient's appointment: a request still waiting, or a
+    visit still later than the time offered (else the link shows it as withdrawn)."""
+    patient = await session.get(Appointment, offer.appointment_id)
+    if patient is None:
+        return False
+    return patient.status == AppointmentStatus.requested or _move_fits(offer, patient)
+
+
 async def accept_offer(
     session: AsyncSession, *, token: str, settings: Settings, now: dt.datetime
 ) -> Appointment:
@@ -256,19 +266,18 @@ async def accept_offer(
             start=offer.start_at, duration_minutes=_minutes(patient), provider_id=offer.provider_id
         )
         action = Action.confirm
-    elif (
-        patient.status == AppointmentStatus.confirmed
-        and patient.start_at is not None
-        and offer.start_at < patient.start_at
-        and patient.provider_id == offer.provider_id
-    ):
+    elif _move_fits(offer, patient):
         command = RescheduleRequest(
             start=offer.start_at, duration_minutes=min(_minutes(patient), minutes)
         )
         action = Action.reschedule
     else:
         raise OfferWithdrawn("This offer no longer applies to your appointment.")
-    appointment = await appointments.perform(session, ctx, action, patient.id, command)
+    try:
+        appointment = await appointments.perform(session, ctx, action, patient.id, command)
+    except (SlotTaken, OutsideWorkingHours):
+        # The desk gave the time to someone else meanwhile, or closed it: nobody can take it.
+        raise OfferTaken("This time is no longer free. You stay on the waitlist.") from None
     offer.status = OfferStatus.accepted
     offer.decided_at = now
     await _tell_the_others(session, ctx, offer)
@@ -312,23 +321,21 @@ async def _tell_the_others(
 async def advance_offers(session: AsyncSession, *, now: dt.datetime, settings: Settings) -> int:
     """Expire the open offers that are due (BOOKING_OFFER_HOURS passed, or the time has come),
     then offer each such time to the next few waitlisted patients once none of its offers is
-    open any more. Returns how many offers changed or were sent.
+    open any more. Returns how many offers expired or were sent.
 
-    Idempotent and safe with several workers: the due offers are claimed FOR UPDATE SKIP LOCKED
-    (PostgreSQL; SQLite has one writer at a time), and the next round of a time is decided under
-    the lock of its cancelled visit's row, which accepts take too. The caller commits.
+    Idempotent and safe with several workers: each freed time is claimed through its cancelled
+    visit's row, FOR UPDATE SKIP LOCKED on PostgreSQL (a time another worker, or an accept,
+    holds is left for the next run; the lock order is the accept's: the time, then its
+    offers, then the patients). SQLite has one writer at a time. The caller commits.
     """
-    due = (
+    due_times = (
         (
             await session.execute(
-                select(Offer)
-                .where(
-                    col(Offer.status) == OfferStatus.open,
-                    col(Offer.expires_at) <= now,
-                )
-                .order_by(col(Offer.expires_at), col(Offer.id))
-                .limit(500)
-                .with_for_update(skip_locked=True)
+                select(col(Offer.slot_appointment_id))
+                .where(col(Offer.status) == OfferStatus.open, col(Offer.expires_at) <= now)
+                .group_by(col(Offer.slot_appointment_id))
+                .order_by(func.min(col(Offer.expires_at)), col(Offer.slot_appointment_id))
+                .limit(100)
             )
         )
         .scalars()
@@ -336,35 +343,52 @@ async def advance_offers(session: AsyncSession, *, now: dt.datetime, settings: S
     )
     system = appointments.ActionContext(actor=SYSTEM, settings=settings, now=now)
     changed = 0
-    slots: dict[uuid.UUID, Offer] = {}
-    for offer in due:
+    for slot_id in due_times:
+        claimed = await session.execute(
+            select(col(Appointment.id))
+            .where(col(Appointment.id) == slot_id)
+            .with_for_update(skip_locked=True)
+        )
+        if claimed.first() is None:
+            continue
+        changed += await _advance_time(session, system, slot_id)
+    await session.flush()
+    return changed
+
+
+async def _advance_time(
+    session: AsyncSession, ctx: appointments.ActionContext, slot_id: uuid.UUID
+) -> int:
+    offers = (
+        (
+            await session.execute(
+                select(Offer)
+                .where(col(Offer.slot_appointment_id) == slot_id)
+                .order_by(col(Offer.id))
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    expired = 0
+    for offer in offers:
+        if offer.status != OfferStatus.open or offer.expires_at > ctx.now:
+            continue
         offer.status = OfferStatus.expired
-        offer.decided_at = now
+        offer.decided_at = ctx.now
         await appointments.record(
             session,
-            system,
+            ctx,
             offer.appointment_id,
             "offer_expired",
             appointments.Change(details={"offer_id": str(offer.id), "outcome": "expired"}),
         )
-        slots.setdefault(offer.slot_appointment_id, offer)
-        changed += 1
-    for slot_id, offer in sorted(slots.items()):
-        await session.execute(
-            select(col(Appointment.id)).where(col(Appointment.id) == slot_id).with_for_update()
-        )
-        rounds = (
-            await session.execute(
-                select(col(Offer.status), col(Offer.round))
-                .where(col(Offer.slot_appointment_id) == slot_id)
-                .execution_options(populate_existing=True)
-            )
-        ).all()
-        if any(status in (OfferStatus.open, OfferStatus.accepted) for status, _ in rounds):
-            continue
-        freed = FreedTime(slot_id, offer.provider_id, offer.start_at, offer.end_at)
-        changed += await offer_freed_time(
-            session, system, freed, round_=max(r for _, r in rounds) + 1
-        )
-    await session.flush()
-    return changed
+        expired += 1
+    if not expired or any(o.status in (OfferStatus.open, OfferStatus.accepted) for o in offers):
+        return expired
+    first = offers[0]
+    freed = FreedTime(slot_id, first.provider_id, first.start_at, first.end_at)
+    next_round = max(o.round for o in offers) + 1
+    return expired + await offer_freed_time(session, ctx, freed, round_=next_round)

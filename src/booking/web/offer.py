@@ -76,7 +76,9 @@ async def offer_page(
         offer = await waitlist.offer_for_token(session, token=token)
     except OfferNotFound as error:
         return _invalid(request, settings, error)
-    return _page(request, settings, offer, token, OfferView.of(offer, settings, now=clock.now()))
+    applies = await waitlist.applies(session, offer)
+    view = OfferView.of(offer, settings, now=clock.now(), applies=applies)
+    return _page(request, settings, offer, token, view)
 
 
 @router.post("/offer/{token}/accept")
