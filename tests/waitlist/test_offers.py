@@ -226,3 +226,29 @@ async def test_a_time_the_desk_gave_away_meanwhile_is_taken(
     assert assert_problem(refused, 409)["type"].endswith("/offer-taken")
     detail = (await client.get(f"/api/v1/appointments/{patient}", headers=desk)).json()
     assert detail["status"] == "requested"
+
+
+async def test_the_page_says_why_an_accept_failed_and_never_errs(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str]
+) -> None:
+    winner = await waitlisted(client, "winner@example.com")
+    declined = await waitlisted(client, "declined@example.com")
+    loser = await waitlisted(client, "loser@example.com")
+    await cancelled_visit(client, desk, "09:00")
+    await client.post(
+        f"/api/v1/appointments/{declined}/decline", json={"reason": "x"}, headers=desk
+    )
+
+    page = await client.get(f"/offer/{await token_for(app, winner)}")
+    assert page.status_code == 200
+    assert "Accept this time" in page.text
+    assert "winner@example.com" not in page.text
+    won = await client.post(f"/offer/{await token_for(app, winner)}/accept")
+    assert won.status_code == 200
+    assert "This time is yours." in won.text
+
+    for patient in (declined, loser):
+        refused = await client.post(f"/offer/{await token_for(app, patient)}/accept")
+        assert refused.status_code == 409, refused.text
+        assert "Accept this time" not in refused.text
+    assert (await client.get("/offer/nonsense")).status_code == 404

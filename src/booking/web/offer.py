@@ -50,7 +50,7 @@ def _page(
         when=when(offer.start_at),
         ends=f"{offer.end_at.astimezone(settings.timezone):%H:%M}",
         expires=when(min(offer.expires_at, offer.start_at)),
-        gone=None if view.can_accept else GONE[view.status],
+        gone=None if view.can_accept else GONE.get(view.status),
         notice=notice,
     )
 
