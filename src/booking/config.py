@@ -161,6 +161,8 @@ class Settings(BaseSettings):
     mail_from: str = "booking@localhost"
     front_desk_email: str = "front-desk@localhost"
     manage_link_days: int = Field(default=60, ge=1, le=365)
+    # How long a waitlisted patient has to accept an offered time (it also ends when it starts).
+    offer_hours: int = Field(default=12, ge=1, le=168)
     # "We received your request" emails to one address in any 24 hours; 0: no cap.
     receipts_per_address_per_day: int = Field(default=3, ge=0, le=1000)
 

@@ -19,7 +19,7 @@ from booking import __version__
 from booking.api_docs import install_api_docs
 from booking.appointments.routes import desk_router as appointments_desk_router
 from booking.appointments.routes import public_router as appointments_public_router
-from booking.appointments.schemas import AppointmentCreate
+from booking.appointments.schemas import AppointmentCreate, MoveRequest
 from booking.availability.routes import desk_router as availability_desk_router
 from booking.availability.routes import router as availability_router
 from booking.clock import Clock, SystemClock
@@ -44,11 +44,13 @@ from booking.providers.routes import router as providers_router
 from booking.security import PublicRateLimit, SecurityHeadersMiddleware, limits_storage
 from booking.staff.routes import router as staff_router
 from booking.staff.throttle import SignInThrottle
+from booking.waitlist.routes import router as waitlist_router
 from booking.web import book as web_book
 from booking.web import desk as web_desk
 from booking.web import diary as web_diary
 from booking.web import hours as web_hours
 from booking.web import manage as web_manage
+from booking.web import offer as web_offer
 
 API_DESCRIPTION = """
 Appointment requests for a spine practice. The practice's website form posts a request
@@ -131,6 +133,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(availability_desk_router)
     app.include_router(manage_router)
     app.include_router(fhir_router)
+    app.include_router(waitlist_router)
     declare_webhooks(app)
 
     # Pages for people: the desk, the hosted form, the patient's link. Assets are served here.
@@ -139,6 +142,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(web_hours.router)
     app.include_router(web_book.router)
     app.include_router(web_manage.router)
+    app.include_router(web_offer.router)
     app.mount("/static", StaticFiles(packages=[("booking.web", "static")]), name="static")
     docs_policy = install_api_docs(app)
 
@@ -181,11 +185,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             # Models FastAPI does not see: the public POST's body (validated in the route, with
             # a context), then the problem documents.
-            for model in (AppointmentCreate, Problem, ValidationProblem):
+            for model in (AppointmentCreate, MoveRequest, Problem, ValidationProblem):
                 definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(definition.pop("$defs", {}))
                 components[model.__name__] = definition
-                if model is AppointmentCreate:
+                if model in (AppointmentCreate, MoveRequest):
                     _as_fastapi_writes_it(components)
             app.openapi_schema = schema
         return app.openapi_schema

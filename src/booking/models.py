@@ -8,6 +8,7 @@ from booking.manage.models import ManageToken
 from booking.notifications.models import OutboxMessage
 from booking.providers.models import Provider, TimeOff, WorkingHours
 from booking.staff.models import DeskSession, StaffAccount
+from booking.waitlist.models import Offer
 
 __all__ = [
     "Appointment",
@@ -16,6 +17,7 @@ __all__ = [
     "DeskSession",
     "IdempotencyRecord",
     "ManageToken",
+    "Offer",
     "OutboxMessage",
     "Provider",
     "StaffAccount",

@@ -179,6 +179,29 @@ CREATED = "created"
 CREATED_PATIENT_EMAIL = "request_received"
 CREATED_WEBHOOK_EVENT = "appointment.requested"
 
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A change recorded in the history that is not a move between statuses (the status stays):
+    told like a transition, through ``service.record``."""
+
+    event: str  # the audit trail's name, and the key of its notifications
+    patient_email: str | None
+    webhook_event: str
+
+
+RECORDED: dict[str, Recorded] = {
+    r.event: r
+    for r in (
+        # The waitlist (booking.waitlist): a freed time offered, gone to someone else, expired.
+        Recorded("offer_sent", "offer", "appointment.offer_sent"),
+        Recorded("offer_gone", "offer_gone", "appointment.offer_gone"),
+        Recorded("offer_expired", None, "appointment.offer_expired"),
+        # A confirmed patient asks for other days through their link.
+        Recorded("move_requested", None, "appointment.move_requested"),
+    )
+}
+
 # --- derived: nothing below is written by hand -------------------------------------------------
 
 BY_SLUG: dict[str, Transition] = {t.slug: t for t in TRANSITIONS.values() if not t.by_system}
@@ -198,11 +221,12 @@ SCHEDULED_STATUSES = _in_status_order(
 )
 
 # The patient's email and the webhook event of each change, by its audit-trail name.
+_TOLD: tuple[Transition | Recorded, ...] = (*TRANSITIONS.values(), *RECORDED.values())
 PATIENT_EMAIL_FOR: dict[str, str] = {CREATED: CREATED_PATIENT_EMAIL} | {
-    t.event: t.patient_email for t in TRANSITIONS.values() if t.patient_email
+    t.event: t.patient_email for t in _TOLD if t.patient_email
 }
 WEBHOOK_EVENT_FOR: dict[str, str] = {CREATED: CREATED_WEBHOOK_EVENT} | {
-    t.event: t.webhook_event for t in TRANSITIONS.values()
+    t.event: t.webhook_event for t in _TOLD
 }
 
 

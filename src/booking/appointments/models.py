@@ -119,6 +119,10 @@ class Appointment(SQLModel, table=True):
     contact_preference: str = Field(sa_type=String(8))
     urgent_symptoms: list[str] = Field(sa_column=Column(JSON, nullable=False))
     is_urgent: bool = False
+    # The patient would take an earlier time if one opens (the waitlist: booking.waitlist).
+    earlier_if_possible: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # A confirmed patient asked for other days (their new preferred windows); a move clears it.
+    move_requested_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     provider_id: uuid.UUID | None = Field(
         default=None, sa_column=Column(ForeignKey("providers.id"), nullable=True)

@@ -197,6 +197,10 @@ class AppointmentCreate(_Input):
     consent: Literal[True] = Field(
         description="The patient agrees that the practice stores this request."
     )
+    earlier_if_possible: StrictBool = Field(
+        default=False,
+        description="Offer the patient an earlier time by email if one opens (the waitlist).",
+    )
 
     @field_validator("reason_detail")
     @classmethod
@@ -210,6 +214,34 @@ class AppointmentCreate(_Input):
     def _errors_in_patient_words(
         cls, data: Any, handler: ModelWrapValidatorHandler[AppointmentCreate]
     ) -> AppointmentCreate:
+        try:
+            return handler(data)
+        except ValidationError as error:
+            raise in_patient_words(error) from None
+
+
+PreferredWindows = Annotated[
+    list[PreferredWindow], Field(min_length=1, max_length=3), AfterValidator(_distinct_windows)
+]
+
+
+class MoveRequest(_Input):
+    """A confirmed patient asks for other days (validated like a new request's windows)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"preferred_windows": [{"date": "2026-12-08", "part_of_day": "any"}]}]
+        },
+    )
+
+    preferred_windows: PreferredWindows
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _errors_in_patient_words(
+        cls, data: Any, handler: ModelWrapValidatorHandler[MoveRequest]
+    ) -> MoveRequest:
         try:
             return handler(data)
         except ValidationError as error:
@@ -303,6 +335,11 @@ class AppointmentOut(BaseModel):
     preferred_windows: list[PreferredWindowOut]
     contact_preference: ContactPreference
     urgent_symptoms: list[UrgentSymptom]
+    earlier_if_possible: bool
+    move_requested_at: dt.datetime | None = Field(
+        description="The patient asked for other days (their preferred windows now say which); "
+        "a move clears it."
+    )
     provider_id: uuid.UUID | None
     start: dt.datetime | None = Field(examples=["2026-12-07T09:30:00-06:00"])
     end: dt.datetime | None
@@ -355,6 +392,10 @@ def appointment_document(appointment: Appointment | Row[Any], timezone: str) -> 
         "preferred_windows": row["preferred_windows"],
         "contact_preference": row["contact_preference"],
         "urgent_symptoms": row["urgent_symptoms"],
+        "earlier_if_possible": row["earlier_if_possible"],
+        "move_requested_at": (
+            _utc_json(row["move_requested_at"]) if row["move_requested_at"] else None
+        ),
         "provider_id": str(provider_id) if provider_id else None,
         "start": start.isoformat() if start else None,
         "end": end.isoformat() if end else None,

@@ -30,7 +30,13 @@ from booking.appointments.errors import (
     SlotTaken,
     VisitNotStarted,
 )
-from booking.appointments.lifecycle import INITIAL_STATUS, TRANSITIONS, Action, visit_has_begun
+from booking.appointments.lifecycle import (
+    INITIAL_STATUS,
+    RECORDED,
+    TRANSITIONS,
+    Action,
+    visit_has_begun,
+)
 from booking.appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -80,6 +86,8 @@ class Change:
     reason: str | None = None
     details: dict[str, object] = field(default_factory=dict)
     message_to_patient: str | None = None
+    # Added to the patient's email (e.g. the time an offer holds): ids and times, no health data.
+    email_fields: dict[str, object] = field(default_factory=dict)
 
 
 # No 0/O, 1/I/L, U or 5/S look-alikes: easy to read out on the phone. 28**8 ≈ 3.8e11 codes.
@@ -199,6 +207,7 @@ async def create_appointment(
         "contact_preference": request.contact_preference,
         "urgent_symptoms": [symptom.value for symptom in request.urgent_symptoms],
         "is_urgent": bool(request.urgent_symptoms),
+        "earlier_if_possible": request.earlier_if_possible,
         "provider_id": None,
         "start_at": None,
         "end_at": None,
@@ -208,6 +217,7 @@ async def create_appointment(
         "version": 1,
         "anonymised_at": None,
         "calendar_sequence": 0,
+        "move_requested_at": None,
     }
     event = {
         "id": uuid.uuid4(),
@@ -307,6 +317,8 @@ class ActionContext:
     settings: Settings
     now: dt.datetime
     expected_version: int | None = None
+    # Recorded with the event on top of what the step says (e.g. the offer a patient accepted).
+    details: dict[str, object] = field(default_factory=dict)
 
 
 # One step per action: what the action does beyond the status (lifecycle.TRANSITIONS has the
@@ -321,6 +333,19 @@ class ActionStep:
 
 
 STEPS: dict[Action, ActionStep] = {}
+
+# What else must happen in the same transaction once an action is done, registered by the
+# packages that build on appointments (the waitlist offers a cancelled visit's time).
+FollowUp = Callable[[AsyncSession, ActionContext, Appointment, AppointmentStatus], Awaitable[None]]
+FOLLOW_UPS: dict[Action, list[FollowUp]] = {}
+
+
+def follow_up(action: Action) -> Callable[[FollowUp], FollowUp]:
+    def register(then: FollowUp) -> FollowUp:
+        FOLLOW_UPS.setdefault(action, []).append(then)
+        return then
+
+    return register
 
 
 def step(action: Action, command: type[BaseModel] | None = None) -> Callable[[Step], Step]:
@@ -350,15 +375,7 @@ async def perform(
     action_step = STEPS[action]
     if action_step.command is not None and not isinstance(command, action_step.command):
         raise TypeError(f"{action} takes a {action_step.command.__name__}")
-    statement = (
-        select(Appointment)
-        .where(col(Appointment.id) == appointment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    appointment = (await session.execute(statement)).scalar_one_or_none()
-    if appointment is None:
-        raise AppointmentNotFound("No appointment with this id.")
+    appointment = await _locked(session, appointment_id)
     if ctx.expected_version is not None and ctx.expected_version != appointment.version:
         raise PreconditionFailed(current_version=appointment.version)
     from_status = AppointmentStatus(appointment.status)
@@ -368,6 +385,7 @@ async def perform(
         )
 
     change = await action_step.apply(session, ctx, appointment, command)
+    change.details |= ctx.details
     appointment.status = transition.to_status
     appointment.version += 1
     appointment.updated_at = ctx.now
@@ -383,6 +401,36 @@ async def perform(
             assert end_at is not None
             raise SlotTaken(_slot_taken_detail(start_at, end_at, ctx.settings)) from None
         raise
+    for then in FOLLOW_UPS.get(action, ()):
+        await then(session, ctx, appointment, from_status)
+    return appointment
+
+
+async def record(
+    session: AsyncSession, ctx: ActionContext, appointment_id: uuid.UUID, event: str, change: Change
+) -> Appointment:
+    """A change that keeps the status (``lifecycle.RECORDED``: an offer, a move request): the row
+    locked, the version bumped, the event and its notifications written, like ``perform``."""
+    if event not in RECORDED:
+        raise ValueError(f"{event} is not a recorded event")
+    appointment = await _locked(session, appointment_id)
+    appointment.version += 1
+    appointment.updated_at = ctx.now
+    _record(session, appointment, event, AppointmentStatus(appointment.status), ctx, change)
+    await session.flush()
+    return appointment
+
+
+async def _locked(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment:
+    statement = (
+        select(Appointment)
+        .where(col(Appointment.id) == appointment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    appointment = (await session.execute(statement)).scalar_one_or_none()
+    if appointment is None:
+        raise AppointmentNotFound("No appointment with this id.")
     return appointment
 
 
@@ -413,6 +461,7 @@ async def _reschedule(
     minutes = command.duration_minutes or _minutes(appointment.end_at - appointment.start_at)
     await _book(session, appointment, appointment.provider_id, command.start, minutes, ctx)
     appointment.calendar_sequence += 1
+    appointment.move_requested_at = None  # whatever the patient asked for, the desk has moved it
     return Change(details={**_visit_details(appointment), "previous_start": previous["start"]})
 
 
@@ -561,6 +610,7 @@ def _record(
         source=ctx.actor.source,
         by_staff=ctx.actor.staff_id is not None,
         message_to_patient=change.message_to_patient,
+        email_fields=change.email_fields,
         settings=ctx.settings,
         now=ctx.now,
     )

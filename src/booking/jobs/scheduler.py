@@ -21,7 +21,11 @@ from collections.abc import Mapping
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import booking.jobs.service  # noqa: F401  (registers the scheduler's own jobs)
+# The modules whose jobs the scheduler runs (importing one registers its @job functions):
+# booking.jobs.service (expiry, reminders, the desk's digest) and booking.waitlist.service
+# (offers of cancelled times: expire them, offer the time to the next patients).
+import booking.jobs.service
+import booking.waitlist.service  # noqa: F401
 from booking.clock import Clock
 from booking.config import Settings
 from booking.jobs.registry import JOBS, Job

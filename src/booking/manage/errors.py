@@ -9,3 +9,8 @@ class ManageLinkInvalid(NotFound, slug="manage-link-invalid", title="This link d
 class ManagedAppointmentClosed(
     Conflict, slug="appointment-closed", title="This appointment has ended"
 ): ...
+
+
+class MoveNeedsAVisit(
+    Conflict, slug="not-confirmed", title="Only a confirmed visit can be moved"
+): ...

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 
+from booking.appointments.rules import BookingRules, rules_context
+from booking.appointments.schemas import MoveRequest
 from booking.db import SessionDep
-from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
+from booking.dependencies import (
+    NO_STORE_RESPONSES,
+    ClockDep,
+    SettingsDep,
+    no_store,
+    parse_json_body,
+    require_json_body,
+)
 from booking.errors import problem_responses
 from booking.manage import service as manage
 from booking.manage.schemas import ManageView
@@ -53,3 +62,35 @@ async def cancel_managed_appointment(
         session, token=token, settings=settings, now=clock.now()
     )
     return ManageView.of(appointment, settings, can_cancel=False)
+
+
+@router.post(
+    "/{token}/move-request",
+    operation_id="requestMoveOfManagedAppointment",
+    summary="Ask to move the visit a patient's link opens to other days",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/MoveRequest"}}
+            },
+        }
+    },
+    responses=problem_responses(404, 409, 415, 422, 500),
+)
+async def request_move(
+    token: Token, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> ManageView:
+    """A confirmed patient asks for other days: `preferred_windows` as in a new request (1 to 3
+    open days from today to the horizon, no duplicates). The visit stays booked; the desk sees
+    "asks to move" and the days asked for, and the history records it. 409 `not-confirmed`
+    for a request that is not an upcoming confirmed visit."""
+    await require_json_body(request)
+    now = clock.now()
+    await manage.appointment_for_token(session, token=token, now=now)  # an unknown link: 404
+    rules = rules_context(BookingRules.from_settings(settings, now))
+    command = parse_json_body(await request.body(), MoveRequest, rules)
+    appointment = await manage.request_move(
+        session, token=token, request=command, settings=settings, now=now
+    )
+    return ManageView.of(appointment, settings, can_cancel=manage.is_open(appointment, now))

@@ -19,6 +19,10 @@ class ManageView(BaseModel):
     practice_name: str
     practice_phone: str
     can_cancel: bool
+    earlier_if_possible: bool = Field(
+        description="The patient is offered an earlier time by email if one opens."
+    )
+    move_requested: bool = Field(description="The patient asked to move this visit.")
 
     @classmethod
     def of(cls, appointment: Appointment, settings: Settings, *, can_cancel: bool) -> ManageView:
@@ -32,4 +36,6 @@ class ManageView(BaseModel):
             practice_name=settings.practice_name,
             practice_phone=settings.practice_phone,
             can_cancel=can_cancel,
+            earlier_if_possible=appointment.earlier_if_possible,
+            move_requested=appointment.move_requested_at is not None,
         )

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.appointments import lifecycle
 from booking.appointments import service as appointments
 from booking.appointments.lifecycle import Action
-from booking.appointments.models import Appointment, EventSource
-from booking.appointments.schemas import ReasonRequest
+from booking.appointments.models import Appointment, AppointmentStatus, EventSource
+from booking.appointments.schemas import MoveRequest, ReasonRequest
 from booking.config import Settings
-from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid
+from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid, MoveNeedsAVisit
 from booking.manage.models import ManageToken
 
 PATIENT = appointments.Actor(source=EventSource.patient)
@@ -85,3 +85,52 @@ async def cancel_by_patient(
     context = appointments.ActionContext(actor=PATIENT, settings=settings, now=now)
     command = ReasonRequest(reason="Cancelled by the patient through the link in their email")
     return await appointments.perform(session, context, Action.cancel, appointment.id, command)
+
+
+async def set_earlier_if_possible(
+    session: AsyncSession, *, token: str, wanted: bool, settings: Settings, now: dt.datetime
+) -> Appointment:
+    """The patient joins or leaves the waitlist for an earlier time (an open request only).
+    Not a change of the appointment's state: no version, no email; offers already sent stand."""
+    appointment = await appointment_for_token(session, token=token, now=now)
+    if not is_open(appointment, now):
+        raise ManagedAppointmentClosed(
+            "This appointment has ended and can no longer be changed online. Call the "
+            f"practice at {settings.practice_phone}."
+        )
+    appointment.earlier_if_possible = wanted
+    await session.flush()
+    return appointment
+
+
+async def request_move(
+    session: AsyncSession,
+    *,
+    token: str,
+    request: MoveRequest,
+    settings: Settings,
+    now: dt.datetime,
+) -> Appointment:
+    """A confirmed patient asks for other days: their new preferred windows replace the old
+    (kept in the history), and the desk sees "asks to move" until it moves the visit. The
+    visit stays booked meanwhile. Anything but an upcoming confirmed visit is a 409."""
+    appointment = await appointment_for_token(session, token=token, now=now)
+    if appointment.status != AppointmentStatus.confirmed or not is_open(appointment, now):
+        raise MoveNeedsAVisit(
+            "Only a confirmed visit that has not happened yet can be moved. Call the practice "
+            f"at {settings.practice_phone}."
+        )
+    windows = [window.model_dump(mode="json") for window in request.preferred_windows]
+    context = appointments.ActionContext(actor=PATIENT, settings=settings, now=now)
+    change = appointments.Change(
+        details={"preferred_windows": windows, "previous_windows": appointment.preferred_windows}
+    )
+    appointment = await appointments.record(
+        session, context, appointment.id, "move_requested", change
+    )
+    appointment.preferred_windows = windows
+    # Kept true to the windows (the expiry job reads it for requests only).
+    appointment.last_preferred_date = max(window.date for window in request.preferred_windows)
+    appointment.move_requested_at = now
+    await session.flush()
+    return appointment

@@ -21,6 +21,7 @@ from booking.appointments.lifecycle import TRANSITIONS, Visit
 from booking.config import Settings
 from booking.notifications.calendar import CalendarMethod, build_calendar
 from booking.notifications.models import Channel, OutboxMessage
+from booking.waitlist.links import offer_url
 
 _templates = Environment(
     loader=PackageLoader("booking.notifications", "templates"),
@@ -40,6 +41,8 @@ SUBJECTS = {
     "reminder": "Reminder: your appointment at {practice}",
     "expired": "About your appointment request at {practice}",
     "digest": "Front desk digest for {day}",
+    "offer": "An earlier appointment time at {practice}",
+    "offer_gone": "The earlier time at {practice} was taken",
 }
 # A red-flag request must stand out in the desk's inbox: the word, never the symptom or name.
 URGENT_PREFIX = "URGENT: "
@@ -103,6 +106,25 @@ def _digest_context(digest: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**digest, "day": f"{day:%A %-d %B %Y}", "oldest_waiting": oldest}
 
 
+def _offer(payload: dict[str, Any], settings: Settings) -> dict[str, str] | None:
+    """The time a waitlist offer holds, its deadline and its link (offer emails only)."""
+    if "offer_id" not in payload:
+        return None
+    zone = settings.timezone
+    when = _when(payload["offer_start"], zone)
+    ends = _when(payload["offer_end"], zone)
+    expires = _when(payload["offer_expires"], zone)
+    assert when is not None
+    assert ends is not None
+    assert expires is not None
+    return {
+        "start": when["start"],
+        "end_time": ends["end_time"],
+        "expires": expires["start"],
+        "url": offer_url(payload["offer_id"], settings),
+    }
+
+
 def build_email(message: OutboxMessage, *, settings: Settings, manage_url: str | None) -> Message:
     payload = message.payload
     zone = settings.timezone
@@ -131,6 +153,7 @@ def build_email(message: OutboxMessage, *, settings: Settings, manage_url: str |
         ),
         "book_url": f"{settings.links_base_url}/book",
         "digest": _digest_context(payload.get("digest")),
+        "offer": _offer(payload, settings),
     }
     subject = subject_for(message, settings)
     context["subject"] = subject

@@ -182,6 +182,7 @@ def notification_rows(
     message_to_patient: str | None,
     settings: Settings,
     now: dt.datetime,
+    email_fields: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The outbox rows one change of an appointment queues, as column values.
 
@@ -217,7 +218,7 @@ def notification_rows(
         queue(
             Channel.patient_email,
             template,
-            patient_payload(appointment, message_to_patient),
+            {**patient_payload(appointment, message_to_patient), **(email_fields or {})},
             recipient=(
                 recipient_hash(appointment["email"], settings)
                 if template == "request_received"
@@ -279,6 +280,7 @@ def queue_notifications(
     message_to_patient: str | None,
     settings: Settings,
     now: dt.datetime,
+    email_fields: Mapping[str, Any] | None = None,
 ) -> None:
     for row in notification_rows(
         appointment=appointment_values(appointment),
@@ -288,6 +290,7 @@ def queue_notifications(
         message_to_patient=message_to_patient,
         settings=settings,
         now=now,
+        email_fields=email_fields,
     ):
         session.add(OutboxMessage(**row))
     note_queued(session)

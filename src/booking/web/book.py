@@ -50,6 +50,7 @@ FORM_FIELDS = (
     "urgent_symptoms",
     "preferred_windows",
     *(f"{name}_{n}" for n in (1, 2, 3) for name in ("date", "part")),
+    "earlier_if_possible",
     "contact_preference",
     "consent",
 )
@@ -89,6 +90,7 @@ def request_from_form(form: FormData) -> tuple[dict[str, Any], list[int]]:
         "contact_preference": text("contact_preference"),
         "urgent_symptoms": [value for value in form.getlist("urgent_symptoms") if value],
         "consent": form.get("consent") == "true",
+        "earlier_if_possible": form.get("earlier_if_possible") == "true",
     }
     return body, days
 

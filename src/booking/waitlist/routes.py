@@ -1,0 +1,58 @@
+"""An offer's link, as JSON: see the time offered, accept it. A GET never changes anything."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+
+from booking.db import SessionDep
+from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
+from booking.errors import problem_responses
+from booking.manage.schemas import ManageView
+from booking.waitlist import service as waitlist
+from booking.waitlist.schemas import OfferView
+
+router = APIRouter(
+    prefix="/api/v1/offers",
+    tags=["patient self-service"],
+    dependencies=[Depends(no_store)],
+    responses=NO_STORE_RESPONSES,
+)
+
+Token = Annotated[str, Path(max_length=100, description="The token from the offer email.")]
+
+
+@router.get(
+    "/{token}",
+    operation_id="getOffer",
+    summary="See the earlier time an offer holds",
+    responses=problem_responses(404, 422, 500),
+)
+async def get_offer(
+    token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> OfferView:
+    """The time offered to a waitlisted patient and whether it can still be accepted. Reading
+    changes nothing; an unknown link is a 404 `offer-invalid`."""
+    offer = await waitlist.offer_for_token(session, token=token)
+    applies = await waitlist.applies(session, offer)
+    return OfferView.of(offer, settings, now=clock.now(), applies=applies)
+
+
+@router.post(
+    "/{token}/accept",
+    operation_id="acceptOffer",
+    summary="Accept the earlier time an offer holds",
+    responses=problem_responses(404, 409, 422, 500),
+)
+async def accept_offer(
+    token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> ManageView:
+    """The first patient to accept gets the time: their request is confirmed, or their visit
+    moved to it, with every booking rule (409 `slot-taken`, `outside-working-hours`). Later
+    accepts get 409 `offer-taken`; an offer past its time 409 `offer-expired`; one that no
+    longer applies (the request ended, the visit moved) 409 `offer-withdrawn`."""
+    appointment = await waitlist.accept_offer(
+        session, token=token, settings=settings, now=clock.now()
+    )
+    return ManageView.of(appointment, settings, can_cancel=True)

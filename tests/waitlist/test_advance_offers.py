@@ -1,0 +1,80 @@
+"""advance_offers, the waitlist's timed part, driven with the frozen clock: unanswered offers
+expire and the next few patients are offered the time; twice is once; two workers at once."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import httpx
+from fastapi import FastAPI
+
+from booking.clock import FrozenClock
+from booking.waitlist.models import OfferStatus
+from booking.waitlist.service import advance_offers
+from tests.helpers import assert_problem
+from tests.waitlist.helpers import cancelled_visit, offers, token_for, waitlisted
+
+
+async def advance(app: FastAPI) -> int:
+    async with app.state.sessionmaker() as session, session.begin():
+        return await advance_offers(session, now=app.state.clock.now(), settings=app.state.settings)
+
+
+async def five_waiting(client: httpx.AsyncClient, clock: FrozenClock) -> list[str]:
+    waiting = []
+    for n in range(5):
+        waiting.append(await waitlisted(client, f"w{n}@example.com"))
+        clock.advance(dt.timedelta(minutes=1))
+    return waiting
+
+
+async def test_unanswered_offers_expire_and_the_next_patients_are_offered(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str], clock: FrozenClock
+) -> None:
+    waiting = await five_waiting(client, clock)
+    await cancelled_visit(client, desk)
+    first_round = {str(o.appointment_id) for o in await offers(app)}
+    assert first_round == set(waiting[:3])
+    assert await advance(app) == 0  # nothing is due yet
+
+    clock.advance(dt.timedelta(hours=app.state.settings.offer_hours))
+    assert await advance(app) == 3 + 2
+    by_round = {(str(o.appointment_id), o.round, o.status) for o in await offers(app)}
+    assert by_round == {
+        *((patient, 1, OfferStatus.expired) for patient in waiting[:3]),
+        *((patient, 2, OfferStatus.open) for patient in waiting[3:]),
+    }
+    assert await advance(app) == 0  # twice is once
+
+    late = await client.post(f"/api/v1/offers/{await token_for(app, waiting[0])}/accept")
+    assert assert_problem(late, 409)["type"].endswith("/offer-expired")
+    history = (await client.get(f"/api/v1/appointments/{waiting[0]}/events", headers=desk)).json()
+    assert [event["action"] for event in history][-2:] == ["offer_sent", "offer_expired"]
+
+    on_time = await client.post(f"/api/v1/offers/{await token_for(app, waiting[4])}/accept")
+    assert on_time.status_code == 200, on_time.text
+
+
+async def test_an_offer_ends_when_its_time_starts_and_then_nobody_is_offered_it(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str], clock: FrozenClock
+) -> None:
+    await five_waiting(client, clock)
+    await cancelled_visit(client, desk)
+    clock.advance(dt.timedelta(days=30))
+    assert await advance(app) == 3
+    assert {o.status for o in await offers(app)} == {OfferStatus.expired}
+
+
+async def test_two_workers_at_once_offer_each_patient_once(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str], clock: FrozenClock
+) -> None:
+    waiting = await five_waiting(client, clock)
+    await cancelled_visit(client, desk)
+    clock.advance(dt.timedelta(hours=app.state.settings.offer_hours))
+
+    done = await asyncio.gather(advance(app), advance(app), advance(app))
+
+    assert sum(done) == 5, done
+    second_round = [o for o in await offers(app) if o.round == 2]
+    assert sorted(str(o.appointment_id) for o in second_round) == sorted(waiting[3:])
