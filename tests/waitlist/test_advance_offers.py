@@ -78,3 +78,20 @@ async def test_two_workers_at_once_offer_each_patient_once(
     assert sum(done) == 5, done
     second_round = [o for o in await offers(app) if o.round == 2]
     assert sorted(str(o.appointment_id) for o in second_round) == sorted(waiting[3:])
+
+
+async def test_the_scheduler_runs_it(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str], clock: FrozenClock
+) -> None:
+    """Registered as a job: a worker's tick expires the unanswered offers and offers the next."""
+    from booking.jobs.scheduler import Scheduler
+
+    waiting = await five_waiting(client, clock)
+    await cancelled_visit(client, desk)
+    clock.advance(dt.timedelta(hours=app.state.settings.offer_hours))
+    scheduler = Scheduler(
+        sessionmaker=app.state.sessionmaker, settings=app.state.settings, clock=clock
+    )
+    assert (await scheduler.tick())["offers.advance"] == 3 + 2
+    open_now = {str(o.appointment_id) for o in await offers(app) if o.status == OfferStatus.open}
+    assert open_now == set(waiting[3:])
