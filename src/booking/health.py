@@ -13,8 +13,9 @@ from starlette.responses import JSONResponse, Response
 from booking import migrations
 from booking.config import Environment
 from booking.dependencies import SettingsDep
-from booking.errors import NotReady, problem_response, problem_responses
+from booking.errors import NotReady, problem_response
 from booking.notifications.models import OutboxStatus, outbox_messages
+from booking.problem_docs import problem_responses
 from booking.staff.errors import NotAuthenticated
 
 router = APIRouter(tags=["operations"])

@@ -44,7 +44,6 @@ from booking.dependencies import (
     parse_json_body,
     require_json_body,
 )
-from booking.errors import problem_responses
 from booking.idempotency.dependencies import (
     Idempotency,
     IdempotencyDep,
@@ -52,7 +51,9 @@ from booking.idempotency.dependencies import (
     keyed_request,
     replayed,
 )
+from booking.idempotency.errors import IdempotencyKeyInUse
 from booking.idempotency.service import StoredResponse
+from booking.problem_docs import problem_responses
 from booking.security import public_rate_limit
 from booking.staff.dependencies import CurrentStaff
 from booking.staff.models import StaffAccount
@@ -132,7 +133,14 @@ async def list_reason_codes() -> list[ReasonCodeOut]:
                 }
             },
         },
-        **problem_responses(409, 413, 415, 422, 429, 500),
+        **problem_responses(
+            IdempotencyKeyInUse("Retry in a moment to receive its response."),
+            413,
+            415,
+            422,
+            429,
+            500,
+        ),
     },
 )
 async def create_appointment(
@@ -206,7 +214,14 @@ IfMatch = Annotated[
         "appointment changed since.",
     ),
 ]
-ACTION_ERRORS = problem_responses(401, 404, 409, 412, 415, 422, 500)
+ETAG_HEADER = {
+    "description": 'The appointment\'s version (e.g. `"3"`): send it as If-Match with a change.',
+    "schema": {"type": "string"},
+}
+ACTION_RESPONSES = {
+    200: {"headers": {**NO_STORE_RESPONSES[200]["headers"], "ETag": ETAG_HEADER}},
+    **problem_responses(401, 404, 409, 412, 415, 422, 500),
+}
 
 
 def etag(appointment: Appointment) -> str:
@@ -345,10 +360,13 @@ async def list_appointments(
         200: {
             "headers": {
                 **NO_STORE_RESPONSES[200]["headers"],
-                "ETag": {"description": "Send as If-Match with a change."},
+                "ETag": ETAG_HEADER,
             }
         },
-        304: {"description": "Not modified (If-None-Match matched)."},
+        304: {
+            "description": "Not modified (If-None-Match matched).",
+            "headers": {"ETag": ETAG_HEADER},
+        },
         **problem_responses(401, 404, 422, 500),
     },
 )
@@ -418,7 +436,7 @@ def _add_action_route(transition: Transition) -> None:
         description=transition.description,
         response_model=AppointmentOut,
         dependencies=[Depends(require_json_body)] if command_model is not None else None,
-        responses=ACTION_ERRORS,
+        responses=ACTION_RESPONSES,
     )
 
 

@@ -8,9 +8,12 @@ from fastapi import APIRouter, Depends, Path
 
 from booking.db import SessionDep
 from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
-from booking.errors import problem_responses
 from booking.manage import service as manage
+from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid
 from booking.manage.schemas import ManageView
+from booking.problem_docs import problem_responses
+
+LINK_INVALID = ManageLinkInvalid("This link has expired; ask the practice for a new one.")
 
 router = APIRouter(
     prefix="/api/v1/manage",
@@ -26,7 +29,7 @@ Token = Annotated[str, Path(max_length=100, description="The token from the pati
     "/{token}",
     operation_id="getManagedAppointment",
     summary="See the appointment a patient's link opens",
-    responses=problem_responses(404, 422, 500),
+    responses=problem_responses(LINK_INVALID, 422, 500),
 )
 async def get_managed_appointment(
     token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
@@ -42,7 +45,12 @@ async def get_managed_appointment(
     "/{token}/cancel",
     operation_id="cancelManagedAppointment",
     summary="Cancel the appointment a patient's link opens",
-    responses=problem_responses(404, 409, 422, 500),
+    responses=problem_responses(
+        LINK_INVALID,
+        ManagedAppointmentClosed("This appointment has already been cancelled."),
+        422,
+        500,
+    ),
 )
 async def cancel_managed_appointment(
     token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep

@@ -10,7 +10,8 @@ from starlette.responses import Response
 from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep, require_json_body
-from booking.errors import problem_responses
+from booking.errors import NotFound
+from booking.problem_docs import problem_responses
 from booking.providers import service as providers
 from booking.providers.models import TimeOff
 from booking.providers.schemas import (
@@ -25,6 +26,10 @@ from booking.providers.schemas import (
 from booking.staff.dependencies import AdminStaff, CurrentStaff
 
 router = APIRouter(prefix="/api/v1", tags=["providers"])
+
+
+PROVIDER_NOT_FOUND = NotFound("No provider with this id.")
+TIME_OFF_NOT_FOUND = NotFound("This provider has no time off with this id.")
 
 
 @router.get(
@@ -59,7 +64,7 @@ async def add_provider(
     "/providers/{provider_id}/hours",
     operation_id="getProviderHours",
     summary="A provider's working hours and time off",
-    responses=problem_responses(401, 404, 422, 500),
+    responses=problem_responses(401, PROVIDER_NOT_FOUND, 422, 500),
 )
 async def get_provider_hours(
     provider_id: uuid.UUID,
@@ -79,7 +84,7 @@ async def get_provider_hours(
     operation_id="replaceProviderHours",
     summary="Replace a provider's weekly hours (admin)",
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, 404, 415, 422, 500),
+    responses=problem_responses(401, 403, PROVIDER_NOT_FOUND, 415, 422, 500),
 )
 async def replace_provider_hours(
     provider_id: uuid.UUID,
@@ -104,7 +109,7 @@ async def replace_provider_hours(
     operation_id="addProviderTimeOff",
     summary="Add time off for a provider (admin)",
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, 404, 415, 422, 500),
+    responses=problem_responses(401, 403, PROVIDER_NOT_FOUND, 415, 422, 500),
 )
 async def add_provider_time_off(
     provider_id: uuid.UUID,
@@ -133,7 +138,7 @@ async def add_provider_time_off(
     status_code=204,
     operation_id="removeProviderTimeOff",
     summary="Remove time off (admin)",
-    responses=problem_responses(401, 403, 404, 422, 500),
+    responses=problem_responses(401, 403, TIME_OFF_NOT_FOUND, 422, 500),
 )
 async def remove_provider_time_off(
     provider_id: uuid.UUID, time_off_id: uuid.UUID, _admin: AdminStaff, session: SessionDep

@@ -18,9 +18,11 @@ from booking.dependencies import (
     no_store,
     require_json_body,
 )
-from booking.errors import problem_responses
+from booking.errors import NotFound
+from booking.problem_docs import problem_responses
 from booking.staff import service as staff
 from booking.staff.dependencies import AdminStaff, CurrentStaff
+from booking.staff.errors import LastActiveAdmin, StaffEmailTaken
 from booking.staff.schemas import AccessToken, SessionsEnded, StaffCreate, StaffOut
 from booking.staff.throttle import SignInThrottle
 from booking.staff.tokens import issue_access_token
@@ -31,6 +33,9 @@ router = APIRouter(prefix="/api/v1", tags=["staff"])
 async def get_sign_in_throttle(request: Request) -> SignInThrottle:
     throttle: SignInThrottle = request.app.state.sign_in_throttle
     return throttle
+
+
+STAFF_NOT_FOUND = NotFound("No staff account with this id.")
 
 
 @router.post(
@@ -98,7 +103,7 @@ async def list_staff(_admin: AdminStaff, session: SessionDep) -> list[StaffOut]:
     operation_id="createStaff",
     summary="Create a staff account (admin)",
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, 409, 415, 422, 500),
+    responses=problem_responses(401, 403, StaffEmailTaken(), 415, 422, 500),
 )
 async def create_staff(
     body: StaffCreate, _admin: AdminStaff, session: SessionDep, clock: ClockDep
@@ -119,7 +124,9 @@ async def create_staff(
     "/staff/{staff_id}/deactivate",
     operation_id="deactivateStaff",
     summary="Deactivate a staff account (admin); its tokens stop working at once",
-    responses=problem_responses(401, 403, 404, 409, 422, 500),
+    responses=problem_responses(
+        401, 403, STAFF_NOT_FOUND, LastActiveAdmin("Make another account an admin first."), 422, 500
+    ),
 )
 async def deactivate_staff(
     staff_id: uuid.UUID, admin: AdminStaff, session: SessionDep, clock: ClockDep
@@ -134,7 +141,7 @@ async def deactivate_staff(
     "/staff/{staff_id}/end-sessions",
     operation_id="endStaffSessions",
     summary="Sign a staff account out everywhere (admin)",
-    responses=problem_responses(401, 403, 404, 422, 500),
+    responses=problem_responses(401, 403, STAFF_NOT_FOUND, 422, 500),
 )
 async def end_staff_sessions(
     staff_id: uuid.UUID, _admin: AdminStaff, session: SessionDep, clock: ClockDep
