@@ -180,3 +180,70 @@ def test_every_problem_type_is_a_member_of_one_schema_and_responses_name_their_k
             assert "security" in operation, f"{method} {path}"
             for status, response in operation["responses"].items():
                 assert "X-Request-ID" in response["headers"], f"{method} {path} {status}"
+
+
+def test_a_generated_typescript_client_type_checks_books_lists_and_narrows_problems(
+    node_tools: Path, tmp_path: Path
+) -> None:
+    """openapi-typescript's types for the document, tools/client/booking-client.ts checked
+    against them under ``tsc --strict``, then run against a real server."""
+    from tests.servers import booking_env, next_open_day, run_booking, running_servers
+    from tests.staff.helpers import create_staff_with_cli
+
+    client = tmp_path / "client"
+    shutil.copytree(TOOLS / "client", client, ignore=shutil.ignore_patterns("generated", "dist"))
+    (client / "node_modules").symlink_to(TOOLS / "node_modules", target_is_directory=True)
+    generated = run(
+        [
+            *(str(node_tools / "openapi-typescript"), str(DOCUMENT)),
+            *("-o", str(client / "generated" / "booking.d.ts")),
+        ]
+    )
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    checked = run([str(node_tools / "tsc"), "--strict", "--noEmit", "-p", str(client)])
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    built = run([str(node_tools / "tsc"), "--strict", "-p", str(client)])
+    assert built.returncode == 0, built.stdout + built.stderr
+
+    database_url = f"sqlite:///{tmp_path / 'client.db'}"
+    migrated = run_booking("migrate", env=booking_env(database_url))
+    assert migrated.returncode == 0, migrated.stderr
+    clerk = create_staff_with_cli(booking_env(database_url), tmp_path, "clerk@practice.example")
+    with running_servers(database_url, tmp_path) as [base_url]:
+        ran = run(
+            ["node", str(client / "dist" / "booking-client.js")],
+            env_extra={
+                "BOOKING_URL": base_url,
+                "BOOKING_TOKEN": clerk.access_token(base_url),
+                "BOOKING_DAY": next_open_day(),
+            },
+        )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    outcome = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert outcome["status"] == "requested"
+    assert outcome["badField"] == "preferred_windows"
+    assert outcome["listed"] is True
+    assert outcome["currentStatus"] == "cancelled"
+
+
+def test_tsc_refuses_a_client_that_ignores_the_problem_type(
+    node_tools: Path, tmp_path: Path
+) -> None:
+    """The check can fail: reading a member the problem's type does not carry is an error."""
+    client = tmp_path / "client"
+    shutil.copytree(TOOLS / "client", client, ignore=shutil.ignore_patterns("generated", "dist"))
+    (client / "node_modules").symlink_to(TOOLS / "node_modules", target_is_directory=True)
+    script = client / "booking-client.ts"
+    source = script.read_text()
+    narrowed = 'if (conflict.type === "/problems/invalid-transition") {'
+    assert narrowed in source
+    script.write_text(source.replace(narrowed, "if (conflict.type !== undefined) {"))
+    run(
+        [
+            *(str(node_tools / "openapi-typescript"), str(DOCUMENT)),
+            *("-o", str(client / "generated" / "booking.d.ts")),
+        ]
+    )
+    checked = run([str(node_tools / "tsc"), "--strict", "--noEmit", "-p", str(client)])
+    assert checked.returncode != 0
+    assert "current_status" in checked.stdout
