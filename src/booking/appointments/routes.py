@@ -50,6 +50,7 @@ from booking.idempotency.dependencies import (
     IdempotencyKeyHeader,
     keyed_request,
     replayed,
+    staff_scope,
 )
 from booking.idempotency.errors import IdempotencyKeyInUse
 from booking.idempotency.service import StoredResponse
@@ -275,7 +276,7 @@ class DeskAction:
 
         return await self.idempotency.respond(
             self.session,
-            scope=f"staff:{self.staff.id}",
+            scope=staff_scope(self.staff.id),
             payload=command.model_dump(mode="json") if command else None,
             produce=produce,
         )

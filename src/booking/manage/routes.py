@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
+from starlette.responses import Response
 
 from booking.db import SessionDep
 from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
+from booking.idempotency.dependencies import IdempotencyDep
 from booking.manage import service as manage
 from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid
 from booking.manage.schemas import ManageView
@@ -45,6 +47,7 @@ async def get_managed_appointment(
     "/{token}/cancel",
     operation_id="cancelManagedAppointment",
     summary="Cancel the appointment a patient's link opens",
+    response_model=ManageView,
     responses=problem_responses(
         LINK_INVALID,
         ManagedAppointmentClosed("This appointment has already been cancelled."),
@@ -53,11 +56,21 @@ async def get_managed_appointment(
     ),
 )
 async def cancel_managed_appointment(
-    token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> ManageView:
+    token: Token,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+) -> Response:
     """The patient cancels their own request or visit; the desk is emailed and sees it in the
-    history. An ended appointment is a 409."""
-    appointment = await manage.cancel_by_patient(
-        session, token=token, settings=settings, now=clock.now()
-    )
-    return ManageView.of(appointment, settings, can_cancel=False)
+    history. An ended appointment is a 409. With an `Idempotency-Key`, a retry gets the first
+    answer (the cancellation) rather than the 409."""
+
+    async def produce() -> ManageView:
+        appointment = await manage.cancel_by_patient(
+            session, token=token, settings=settings, now=clock.now()
+        )
+        return ManageView.of(appointment, settings, can_cancel=False)
+
+    # Keys of the patient's link; the fingerprint holds the path, so the link's token.
+    return await idempotency.respond_json(session, scope="manage", payload=None, produce=produce)

@@ -11,6 +11,7 @@ from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep, require_json_body
 from booking.errors import NotFound
+from booking.idempotency.dependencies import IdempotencyDep, staff_scope
 from booking.problem_docs import problem_responses
 from booking.providers import service as providers
 from booking.providers.models import TimeOff
@@ -49,15 +50,31 @@ async def list_providers(_staff: CurrentStaff, session: SessionDep) -> list[Prov
     status_code=201,
     operation_id="addProvider",
     summary="Add a provider (admin)",
+    response_model=ProviderOut,
     dependencies=[Depends(require_json_body)],
     responses=problem_responses(401, 403, 415, 422, 500),
 )
 async def add_provider(
-    body: ProviderCreate, _admin: AdminStaff, session: SessionDep, clock: ClockDep
-) -> ProviderOut:
-    """Once a practice has two providers, confirming a visit names one (`provider_id`)."""
-    provider = await providers.add_provider(session, name=body.name, now=clock.now())
-    return ProviderOut.model_validate(provider, from_attributes=True)
+    body: ProviderCreate,
+    admin: AdminStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """Once a practice has two providers, confirming a visit names one (`provider_id`). Send an
+    `Idempotency-Key` so that a retry cannot add the provider twice."""
+
+    async def produce() -> ProviderOut:
+        provider = await providers.add_provider(session, name=body.name, now=clock.now())
+        return ProviderOut.model_validate(provider, from_attributes=True)
+
+    return await idempotency.respond_json(
+        session,
+        scope=staff_scope(admin.id),
+        payload=body.model_dump(mode="json"),
+        produce=produce,
+        status_code=201,
+    )
 
 
 @router.get(
@@ -108,29 +125,41 @@ async def replace_provider_hours(
     status_code=201,
     operation_id="addProviderTimeOff",
     summary="Add time off for a provider (admin)",
+    response_model=TimeOffOut,
     dependencies=[Depends(require_json_body)],
     responses=problem_responses(401, 403, PROVIDER_NOT_FOUND, 415, 422, 500),
 )
 async def add_provider_time_off(
     provider_id: uuid.UUID,
     body: TimeOffIn,
-    _admin: AdminStaff,
+    admin: AdminStaff,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
-) -> TimeOffOut:
+    idempotency: IdempotencyDep,
+) -> Response:
     """From `start` to `end` (timezone-aware) no visit can be confirmed or moved into this
     provider's diary (409 `outside-working-hours`), and no free time is offered. Visits already
-    confirmed in it stay: the desk moves them."""
-    time_off = await providers.add_time_off(
+    confirmed in it stay: the desk moves them. Send an `Idempotency-Key` to make a retry safe."""
+
+    async def produce() -> TimeOffOut:
+        time_off = await providers.add_time_off(
+            session,
+            provider_id=provider_id,
+            start_at=body.start,
+            end_at=body.end,
+            reason=body.reason,
+            now=clock.now(),
+        )
+        return _time_off_out(time_off, settings)
+
+    return await idempotency.respond_json(
         session,
-        provider_id=provider_id,
-        start_at=body.start,
-        end_at=body.end,
-        reason=body.reason,
-        now=clock.now(),
+        scope=staff_scope(admin.id),
+        payload=body.model_dump(mode="json"),
+        produce=produce,
+        status_code=201,
     )
-    return _time_off_out(time_off, settings)
 
 
 @router.delete(
