@@ -28,6 +28,8 @@ logger = logging.getLogger("booking.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "/problems/"
+# The 404 of an address no route serves.
+NOTHING_HERE = "There is nothing at this address."
 
 
 def problem_type(slug: str) -> str:
@@ -272,7 +274,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
     detail = error.detail if isinstance(error.detail, str) else None
     headers = dict(error.headers or {})
     if error.status_code == 404:
-        detail = "There is nothing at this address."
+        detail = NOTHING_HERE
     if error.status_code == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request))
     return problem_response(http_problem(error.status_code, detail), headers=headers)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from typing_extensions import TypedDict
 
 from booking.errors import (
+    NOTHING_HERE,
     PROBLEM_MEDIA_TYPE,
     DomainError,
     FieldError,
@@ -158,11 +159,7 @@ def _headers_for(status: int) -> dict[str, Any]:
 @functools.cache
 def _examples() -> dict[int, dict[str, Any]]:
     """One example body per status, for operations that name no error of their own."""
-    from booking.appointments.errors import (
-        AppointmentNotFound,
-        InvalidTransition,
-        PreconditionFailed,
-    )
+    from booking.appointments.errors import InvalidTransition, PreconditionFailed
     from booking.appointments.lifecycle import AppointmentStatus
     from booking.staff.errors import Forbidden, InvalidToken
 
@@ -170,7 +167,6 @@ def _examples() -> dict[int, dict[str, Any]]:
     errors: list[DomainError] = [
         InvalidToken("The token has expired; sign in again."),
         Forbidden("Only an admin can do this."),
-        AppointmentNotFound("No appointment with this id."),
         InvalidTransition(current_status=AppointmentStatus.cancelled, action="confirmed"),
         PreconditionFailed(current_version=3),
         PayloadTooLarge("The request body must be at most 65536 bytes."),
@@ -186,6 +182,7 @@ def _examples() -> dict[int, dict[str, Any]]:
     ]
     examples = {error.status: error.payload() for error in errors}
     examples[400] = http_problem(400)
+    examples[404] = http_problem(404, NOTHING_HERE)
     examples[500] = internal_error_payload("3f2c9a1b")
     return examples
 

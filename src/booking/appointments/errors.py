@@ -25,6 +25,10 @@ class PreconditionFailedProblem(BaseModel):
 class AppointmentNotFound(NotFound, slug="appointment-not-found", title="No such appointment"): ...
 
 
+# As the service raises it, and as the document shows it.
+APPOINTMENT_NOT_FOUND = AppointmentNotFound("No appointment with this id.")
+
+
 class InvalidTransition(
     Conflict,
     slug="invalid-transition",

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from booking.appointments import listing
 from booking.appointments import service as appointments
+from booking.appointments.errors import APPOINTMENT_NOT_FOUND
 from booking.appointments.lifecycle import INITIAL_STATUS, TRANSITIONS, Action, Transition
 from booking.appointments.listing import ListFilters, SortOrder
 from booking.appointments.models import Appointment, AppointmentStatus
@@ -221,7 +222,7 @@ ETAG_HEADER = {
 }
 ACTION_RESPONSES = {
     200: {"headers": {**NO_STORE_RESPONSES[200]["headers"], "ETag": ETAG_HEADER}},
-    **problem_responses(401, 404, 409, 412, 415, 422, 500),
+    **problem_responses(401, APPOINTMENT_NOT_FOUND, 409, 412, 415, 422, 500),
 }
 
 
@@ -368,7 +369,7 @@ async def list_appointments(
             "description": "Not modified (If-None-Match matched).",
             "headers": {"ETag": ETAG_HEADER},
         },
-        **problem_responses(401, 404, 422, 500),
+        **problem_responses(401, APPOINTMENT_NOT_FOUND, 422, 500),
     },
 )
 async def get_appointment(
@@ -391,7 +392,7 @@ async def get_appointment(
     "/appointments/{appointment_id}/events",
     operation_id="listAppointmentEvents",
     summary="The appointment's history",
-    responses=problem_responses(401, 404, 422, 500),
+    responses=problem_responses(401, APPOINTMENT_NOT_FOUND, 422, 500),
 )
 async def list_appointment_events(
     appointment_id: uuid.UUID, staff: CurrentStaff, session: SessionDep

@@ -14,7 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from booking.appointments.errors import InvalidTransition
+from booking.appointments.errors import APPOINTMENT_NOT_FOUND, InvalidTransition
 from booking.appointments.lifecycle import AppointmentStatus
 from booking.appointments.schemas import VISIT_MINUTES
 from booking.availability import service as availability
@@ -93,7 +93,7 @@ async def list_free_slots(
     response_model=SuggestionsOut,
     responses=problem_responses(
         401,
-        404,
+        APPOINTMENT_NOT_FOUND,
         InvalidTransition(current_status=AppointmentStatus.cancelled, action="booked"),
         422,
         500,
