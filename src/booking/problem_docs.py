@@ -15,6 +15,9 @@ members, the model of those members. From that:
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
+import pkgutil
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Annotated, Any, NotRequired
@@ -70,11 +73,14 @@ class Problem(TypedDict):
 
 
 def _import_domain_errors() -> None:
-    """The packages' errors (they import this package's base, so they are imported here)."""
-    import booking.appointments.errors
-    import booking.idempotency.errors
-    import booking.manage.errors
-    import booking.staff.errors  # noqa: F401
+    """Every package's ``errors`` module (they import this package's base, so they are found
+    here rather than imported at the top): a new package's problems are in the document."""
+    import booking
+
+    for package in pkgutil.iter_modules(booking.__path__):
+        name = f"booking.{package.name}.errors"
+        if package.ispkg and importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
 
 
 @functools.cache
