@@ -8,7 +8,6 @@ sent: patient details are health information.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import traceback
@@ -29,6 +28,8 @@ logger = logging.getLogger("booking.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "/problems/"
+# The 404 of an address no route serves.
+NOTHING_HERE = "There is nothing at this address."
 
 
 def problem_type(slug: str) -> str:
@@ -51,6 +52,36 @@ class FieldError:
         return {"field": self.field, "pointer": pointer, "message": self.message}
 
 
+# The schemas' field examples, rendered like the real thing.
+_FIELD_ERROR_EXAMPLE = FieldError("patient.email", "Enter an email address like name@example.com.")
+
+
+class ProblemFieldError(BaseModel):
+    field: str = Field(
+        examples=[_FIELD_ERROR_EXAMPLE.field], description="Dotted path of the bad field."
+    )
+    pointer: str = Field(
+        examples=[_FIELD_ERROR_EXAMPLE.as_json()["pointer"]],
+        description="JSON Pointer to the field.",
+    )
+    message: str = Field(
+        examples=[_FIELD_ERROR_EXAMPLE.message],
+        description="For the public request body, written for the patient: show it as it is.",
+    )
+
+
+class ValidationProblem(BaseModel):
+    """A 422: every field at fault, by path; what was sent is never echoed."""
+
+    errors: list[ProblemFieldError]
+
+
+class NotReadyProblem(BaseModel):
+    """/readyz's 503: each check and its state."""
+
+    checks: dict[str, str] = Field(examples=[{"database": "ok", "migrations": "pending"}])
+
+
 class DomainError(Exception):
     """An error with a meaning the client can act on: one problem type, rendered by ``payload``.
 
@@ -61,21 +92,30 @@ class DomainError(Exception):
 
     ``headers`` (a class attribute) are sent with every response of that kind. An instance adds
     the detail (the title when none is given), the fields at fault for a 422, and any other
-    extension members.
+    extension members; a kind that adds members declares them as a model (``members=``), which
+    is its schema in the OpenAPI document (``problem_schemas``).
     """
 
     status: ClassVar[int] = 400
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
+    members: ClassVar[type[BaseModel] | None] = None
     headers: Mapping[str, str] = MappingProxyType({})
 
     def __init_subclass__(
-        cls, *, status: int = 0, slug: str = "", title: str = "", **kwargs: Any
+        cls,
+        *,
+        status: int = 0,
+        slug: str = "",
+        title: str = "",
+        members: type[BaseModel] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init_subclass__(**kwargs)
         cls.status = status or cls.status
         cls.slug = slug or cls.slug
         cls.title = title or cls.title
+        cls.members = members or cls.members
 
     def __init__(
         self, detail: str | None = None, *, errors: Sequence[FieldError] = (), **extensions: Any
@@ -98,6 +138,8 @@ class DomainError(Exception):
 class RetryLater(DomainError, status=429, slug="rate-limited", title="Too many requests"):
     """A limit was reached; ``Retry-After`` says when to try again."""
 
+    headers: Mapping[str, str] = MappingProxyType({"Retry-After": "60"})  # each instance's own
+
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"Try again in {retry_after_seconds} seconds.")
         self.headers = {"Retry-After": str(retry_after_seconds)}
@@ -106,7 +148,9 @@ class RetryLater(DomainError, status=429, slug="rate-limited", title="Too many r
 class NotFound(DomainError, status=404, slug="not-found", title="Not found"): ...
 
 
-class NotReady(DomainError, status=503, slug="not-ready", title="Not ready"):
+class NotReady(
+    DomainError, status=503, slug="not-ready", title="Not ready", members=NotReadyProblem
+):
     """/readyz: a check failed; ``checks`` says which."""
 
     def __init__(self, checks: Mapping[str, str]) -> None:
@@ -119,7 +163,11 @@ class Conflict(DomainError, status=409, slug="conflict", title="Conflict"):
 
 
 class RequestInvalid(
-    DomainError, status=422, slug="validation-error", title="Your request has invalid fields"
+    DomainError,
+    status=422,
+    slug="validation-error",
+    title="Your request has invalid fields",
+    members=ValidationProblem,
 ):
     """422 for rules checked by a service (dates, horizon, ...): same shape as schema errors."""
 
@@ -136,39 +184,6 @@ class UnsupportedMediaType(
 class PayloadTooLarge(
     DomainError, status=413, slug="payload-too-large", title="Request body too large"
 ): ...
-
-
-# The schemas' field examples, rendered like the real thing.
-_SCHEMA_EXAMPLE = NotFound("No appointment with this id.").payload()
-_FIELD_ERROR_EXAMPLE = FieldError("patient.email", "Enter an email address like name@example.com.")
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details, as every error response of this API is shaped."""
-
-    type: str = Field(examples=[_SCHEMA_EXAMPLE["type"]])
-    title: str = Field(examples=[_SCHEMA_EXAMPLE["title"]])
-    status: int = Field(examples=[_SCHEMA_EXAMPLE["status"]])
-    detail: str = Field(examples=[_SCHEMA_EXAMPLE["detail"]])
-    request_id: str | None = Field(default=None, description="Quote this when asking for help.")
-
-
-class ProblemFieldError(BaseModel):
-    field: str = Field(
-        examples=[_FIELD_ERROR_EXAMPLE.field], description="Dotted path of the bad field."
-    )
-    pointer: str = Field(
-        examples=[_FIELD_ERROR_EXAMPLE.as_json()["pointer"]],
-        description="JSON Pointer to the field.",
-    )
-    message: str = Field(
-        examples=[_FIELD_ERROR_EXAMPLE.message],
-        description="For the public request body, written for the patient: show it as it is.",
-    )
-
-
-class ValidationProblem(Problem):
-    errors: list[ProblemFieldError]
 
 
 def problem_response(
@@ -307,7 +322,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
     detail = error.detail if isinstance(error.detail, str) else None
     headers = dict(error.headers or {})
     if error.status_code == 404:
-        detail = "There is nothing at this address."
+        detail = NOTHING_HERE
     if error.status_code == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request))
     return problem_response(
@@ -353,60 +368,3 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # Unexpected exceptions are rendered by RequestContextMiddleware, which (unlike Starlette's
     # outermost error middleware) does not re-raise them for the server to log with messages.
-
-
-@functools.cache
-def _examples() -> dict[int, dict[str, Any]]:
-    """One example body per declared status, rendered by the code that renders the real error.
-
-    The domain packages import this module, so their errors are imported here, when the first
-    route declares its responses.
-    """
-    from booking.appointments.errors import AppointmentNotFound, PreconditionFailed, SlotTaken
-    from booking.staff.errors import Forbidden, InvalidToken
-
-    closed_on_saturdays = "The practice is closed on Saturdays; choose another day."
-    errors: list[DomainError] = [
-        InvalidToken("The token has expired; sign in again."),
-        Forbidden("Only an admin can do this."),
-        AppointmentNotFound("No appointment with this id."),
-        SlotTaken("Another confirmed visit of this provider overlaps that time."),
-        PreconditionFailed(current_version=3),
-        PayloadTooLarge("The request body must be at most 65536 bytes."),
-        UnsupportedMediaType("Send the body as application/json."),
-        RequestInvalid(
-            [_FIELD_ERROR_EXAMPLE, FieldError("preferred_windows.0.date", closed_on_saturdays)]
-        ),
-        RetryLater(42),
-    ]
-    examples = {error.status: error.payload() for error in errors}
-    examples[400] = http_problem(400)
-    examples[500] = internal_error_payload("3f2c9a1b")
-    examples[503] = NotReady({"migrations": "pending"}).payload()
-    del examples[503]["checks"]  # not a member the Problem schema declares (yet)
-    return examples
-
-
-def example_problem(status: int) -> dict[str, Any]:
-    """The documented example of a problem with this status."""
-    return _examples()[status]
-
-
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` entry declaring these problem statuses in OpenAPI.
-
-    Only ``application/problem+json`` is declared; ``main.custom_openapi`` adds the schemas.
-    """
-    declared: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
-        model = ValidationProblem if status == 422 else Problem
-        declared[status] = {
-            "description": HTTPStatus(status).phrase,
-            "content": {
-                PROBLEM_MEDIA_TYPE: {
-                    "schema": {"$ref": f"#/components/schemas/{model.__name__}"},
-                    "example": _examples()[status],
-                }
-            },
-        }
-    return declared

@@ -13,11 +13,14 @@ from starlette.responses import JSONResponse, Response
 from booking import migrations
 from booking.config import Environment
 from booking.dependencies import SettingsDep
-from booking.errors import NotReady, problem_response, problem_responses
+from booking.errors import NotReady, problem_response
 from booking.notifications.models import OutboxStatus, outbox_messages
+from booking.problem_docs import problem_responses
 from booking.staff.errors import NotAuthenticated
 
 router = APIRouter(tags=["operations"])
+
+SCRAPER_MUST_AUTHENTICATE = "Send Authorization: Bearer <BOOKING_METRICS_TOKEN>."
 
 
 @router.get("/healthz", operation_id="getHealth", summary="Is the process alive")
@@ -74,7 +77,7 @@ async def metrics_access(request: Request, settings: SettingsDep) -> None:
     if scheme.lower() != "bearer" or not hmac.compare_digest(
         token.strip().encode(), settings.metrics_token.encode()
     ):
-        raise NotAuthenticated("Send Authorization: Bearer <BOOKING_METRICS_TOKEN>.")
+        raise NotAuthenticated(SCRAPER_MUST_AUTHENTICATE)
 
 
 @router.get(
@@ -85,7 +88,7 @@ async def metrics_access(request: Request, settings: SettingsDep) -> None:
     dependencies=[Depends(metrics_access)],
     responses={
         200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
-        **problem_responses(401, 404),
+        **problem_responses(NotAuthenticated(SCRAPER_MUST_AUTHENTICATE), 404),
     },
 )
 async def metrics(request: Request) -> Response:

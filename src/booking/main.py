@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
@@ -19,13 +18,12 @@ from booking import __version__
 from booking.api_docs import install_api_docs
 from booking.appointments.routes import desk_router as appointments_desk_router
 from booking.appointments.routes import public_router as appointments_public_router
-from booking.appointments.schemas import AppointmentCreate, MoveRequest
 from booking.availability.routes import desk_router as availability_desk_router
 from booking.availability.routes import router as availability_router
 from booking.clock import Clock, SystemClock
 from booking.config import Settings, load_settings, resolve_secret_key
 from booking.db import create_engine, create_sessionmaker
-from booking.errors import Problem, ValidationProblem, install_problem_handlers
+from booking.errors import install_problem_handlers
 from booking.fhir.routes import router as fhir_router
 from booking.health import router as health_router
 from booking.jobs.scheduler import Scheduler
@@ -40,6 +38,7 @@ from booking.notifications.relay import Relay
 from booking.notifications.service import wake_on_commit
 from booking.notifications.webhook_docs import declare_webhooks
 from booking.observability import Metrics
+from booking.openapi import build_document
 from booking.providers.routes import router as providers_router
 from booking.security import PublicRateLimit, SecurityHeadersMiddleware, limits_storage
 from booking.staff.routes import router as staff_router
@@ -175,39 +174,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-                webhooks=app.webhooks.routes,
-            )
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            # Models FastAPI does not see: the public POST's body (validated in the route, with
-            # a context), then the problem documents.
-            for model in (AppointmentCreate, MoveRequest, Problem, ValidationProblem):
-                definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
-                components.update(definition.pop("$defs", {}))
-                components[model.__name__] = definition
-                if model in (AppointmentCreate, MoveRequest):
-                    _as_fastapi_writes_it(components)
-            app.openapi_schema = schema
+            app.openapi_schema = build_document(app)
         return app.openapi_schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
     return app
-
-
-def _as_fastapi_writes_it(components: dict[str, Any]) -> None:
-    """Request models' schemas as FastAPI's generator leaves them (pydantic's adds
-    ``"default": null`` to optional fields; FastAPI omits it), in its sorted order."""
-    for definition in components.values():
-        for field in definition.get("properties", {}).values():
-            if "default" in field and field["default"] is None:
-                del field["default"]
-    ordered = dict(sorted(components.items()))
-    components.clear()
-    components.update(ordered)
 
 
 def create_app_from_environment() -> FastAPI:

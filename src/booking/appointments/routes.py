@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from booking.appointments import listing
 from booking.appointments import service as appointments
+from booking.appointments.errors import APPOINTMENT_NOT_FOUND
 from booking.appointments.lifecycle import (
     INITIAL_STATUS,
     PEOPLES_TRANSITIONS,
@@ -49,15 +50,17 @@ from booking.dependencies import (
     parse_json_body,
     require_json_body,
 )
-from booking.errors import problem_responses
 from booking.idempotency.dependencies import (
     Idempotency,
     IdempotencyDep,
     IdempotencyKeyHeader,
     keyed_request,
     replayed,
+    staff_scope,
 )
+from booking.idempotency.errors import IdempotencyKeyInUse
 from booking.idempotency.service import StoredResponse
+from booking.problem_docs import problem_responses
 from booking.security import public_rate_limit
 from booking.staff.dependencies import CurrentStaff
 from booking.staff.models import StaffAccount
@@ -137,7 +140,14 @@ async def list_reason_codes() -> list[ReasonCodeOut]:
                 }
             },
         },
-        **problem_responses(409, 413, 415, 422, 429, 500),
+        **problem_responses(
+            IdempotencyKeyInUse("Retry in a moment to receive its response."),
+            413,
+            415,
+            422,
+            429,
+            500,
+        ),
     },
 )
 async def create_appointment(
@@ -211,7 +221,14 @@ IfMatch = Annotated[
         "appointment changed since.",
     ),
 ]
-ACTION_ERRORS = problem_responses(401, 404, 409, 412, 415, 422, 500)
+ETAG_HEADER = {
+    "description": 'The appointment\'s version (e.g. `"3"`): send it as If-Match with a change.',
+    "schema": {"type": "string"},
+}
+ACTION_RESPONSES = {
+    200: {"headers": {**NO_STORE_RESPONSES[200]["headers"], "ETag": ETAG_HEADER}},
+    **problem_responses(401, APPOINTMENT_NOT_FOUND, 409, 412, 415, 422, 500),
+}
 
 
 def etag(appointment: Appointment) -> str:
@@ -265,7 +282,7 @@ class DeskAction:
 
         return await self.idempotency.respond(
             self.session,
-            scope=f"staff:{self.staff.id}",
+            scope=staff_scope(self.staff.id),
             payload=command.model_dump(mode="json") if command else None,
             produce=produce,
         )
@@ -350,11 +367,14 @@ async def list_appointments(
         200: {
             "headers": {
                 **NO_STORE_RESPONSES[200]["headers"],
-                "ETag": {"description": "Send as If-Match with a change."},
+                "ETag": ETAG_HEADER,
             }
         },
-        304: {"description": "Not modified (If-None-Match matched)."},
-        **problem_responses(401, 404, 422, 500),
+        304: {
+            "description": "Not modified (If-None-Match matched).",
+            "headers": {"ETag": ETAG_HEADER},
+        },
+        **problem_responses(401, APPOINTMENT_NOT_FOUND, 422, 500),
     },
 )
 async def get_appointment(
@@ -377,7 +397,7 @@ async def get_appointment(
     "/appointments/{appointment_id}/events",
     operation_id="listAppointmentEvents",
     summary="The appointment's history",
-    responses=problem_responses(401, 404, 422, 500),
+    responses=problem_responses(401, APPOINTMENT_NOT_FOUND, 422, 500),
 )
 async def list_appointment_events(
     appointment_id: uuid.UUID, staff: CurrentStaff, session: SessionDep
@@ -423,7 +443,7 @@ def _add_action_route(transition: Transition) -> None:
         description=transition.description,
         response_model=AppointmentOut,
         dependencies=[Depends(require_json_body)] if command_model is not None else None,
-        responses=ACTION_ERRORS,
+        responses=ACTION_RESPONSES,
     )
 
 

@@ -14,12 +14,14 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
+from booking.appointments.errors import APPOINTMENT_NOT_FOUND, InvalidTransition
+from booking.appointments.lifecycle import AppointmentStatus
 from booking.appointments.schemas import VISIT_MINUTES
 from booking.availability import service as availability
 from booking.availability.schemas import AvailabilityOut, ScheduleOut, SuggestionsOut
 from booking.db import SessionDep
 from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
-from booking.errors import problem_responses
+from booking.problem_docs import problem_responses
 from booking.staff.dependencies import CurrentStaff
 from booking.values import IsoDate
 
@@ -89,7 +91,13 @@ async def list_free_slots(
     operation_id="suggestSlots",
     summary="Free times inside the patient's preferred windows",
     response_model=SuggestionsOut,
-    responses=problem_responses(401, 404, 409, 422, 500),
+    responses=problem_responses(
+        401,
+        APPOINTMENT_NOT_FOUND,
+        InvalidTransition(current_status=AppointmentStatus.cancelled, action="booked"),
+        422,
+        500,
+    ),
 )
 async def suggest_slots(
     appointment_id: uuid.UUID,

@@ -10,7 +10,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from booking.errors import FHIR_MEDIA_TYPE, example_problem, operation_outcome
+from booking.errors import FHIR_MEDIA_TYPE, operation_outcome
+from booking.problem_docs import example_problem
 
 
 class FhirResponse(Response):

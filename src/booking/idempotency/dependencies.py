@@ -9,17 +9,27 @@ is stored with the work in one transaction and replayed for a retry with the sam
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from booking.clock import Clock
 from booking.config import Settings
 from booking.dependencies import ClockDep, SettingsDep
-from booking.errors import PROBLEM_MEDIA_TYPE, DomainError, problem_response
+from booking.errors import (
+    PROBLEM_MEDIA_TYPE,
+    DomainError,
+    FieldError,
+    RequestInvalid,
+    problem_response,
+)
 from booking.idempotency import service
 
 # Headers that belong to the outcome and are replayed with it.
@@ -80,6 +90,27 @@ class Idempotency:
             stored = _to_stored(response)
         await service.store_response(session, scope=scope, key=self.key, response=stored)
         return response
+
+    async def respond_json(
+        self,
+        session: AsyncSession,
+        *,
+        scope: str,
+        payload: Any,
+        produce: Callable[[], Awaitable[BaseModel]],
+        status_code: int = 200,
+    ) -> Response:
+        """``respond`` for work whose outcome is a model, answered as JSON with ``status_code``."""
+
+        async def as_response() -> Response:
+            return JSONResponse(jsonable_encoder(await produce()), status_code=status_code)
+
+        return await self.respond(session, scope=scope, payload=payload, produce=as_response)
+
+
+def staff_scope(staff_id: uuid.UUID) -> str:
+    """The keys of one staff account: another account's key never replays this one's."""
+    return f"staff:{staff_id}"
 
 
 def _to_stored(response: Response) -> service.StoredResponse:
@@ -151,3 +182,17 @@ async def get_idempotency(
 
 
 IdempotencyDep = Annotated[Idempotency, Depends(get_idempotency)]
+
+
+async def refuse_idempotency_key(request: Request) -> None:
+    """For a POST where a stored response makes no sense (signing in: each sign-in issues a new
+    token, and a token is never stored): a key is refused, never silently ignored."""
+    if "idempotency-key" in request.headers:
+        raise RequestInvalid(
+            [
+                FieldError(
+                    "header.Idempotency-Key",
+                    "is not accepted here: this request is safe to repeat without one",
+                )
+            ]
+        )

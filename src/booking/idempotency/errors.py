@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from booking.errors import Conflict, DomainError, FieldError
+from booking.errors import Conflict, DomainError, FieldError, ValidationProblem
 
 
 class IdempotencyKeyInUse(
@@ -18,6 +18,7 @@ class IdempotencyKeyReused(
     status=422,
     slug="idempotency-key-reused",
     title="This Idempotency-Key was used for a different request",
+    members=ValidationProblem,
 ):
     def __init__(self, detail: str) -> None:
         # A 422 always lists the fields at fault: here, the header.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
+from starlette.responses import Response
 
 from booking.appointments.rules import BookingRules, rules_context
 from booking.appointments.schemas import MoveRequest
@@ -17,9 +18,13 @@ from booking.dependencies import (
     parse_json_body,
     require_json_body,
 )
-from booking.errors import problem_responses
+from booking.idempotency.dependencies import IdempotencyDep
 from booking.manage import service as manage
+from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid
 from booking.manage.schemas import ManageView
+from booking.problem_docs import problem_responses
+
+LINK_INVALID = ManageLinkInvalid("This link has expired; ask the practice for a new one.")
 
 router = APIRouter(
     prefix="/api/v1/manage",
@@ -35,7 +40,7 @@ Token = Annotated[str, Path(max_length=100, description="The token from the pati
     "/{token}",
     operation_id="getManagedAppointment",
     summary="See the appointment a patient's link opens",
-    responses=problem_responses(404, 422, 500),
+    responses=problem_responses(LINK_INVALID, 422, 500),
 )
 async def get_managed_appointment(
     token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
@@ -51,17 +56,33 @@ async def get_managed_appointment(
     "/{token}/cancel",
     operation_id="cancelManagedAppointment",
     summary="Cancel the appointment a patient's link opens",
-    responses=problem_responses(404, 409, 422, 500),
+    response_model=ManageView,
+    responses=problem_responses(
+        LINK_INVALID,
+        ManagedAppointmentClosed("This appointment has already been cancelled."),
+        422,
+        500,
+    ),
 )
 async def cancel_managed_appointment(
-    token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> ManageView:
+    token: Token,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+) -> Response:
     """The patient cancels their own request or visit; the desk is emailed and sees it in the
-    history. An ended appointment is a 409."""
-    appointment = await manage.cancel_by_patient(
-        session, token=token, settings=settings, now=clock.now()
-    )
-    return ManageView.of(appointment, settings, can_cancel=False)
+    history. An ended appointment is a 409. With an `Idempotency-Key`, a retry gets the first
+    answer (the cancellation) rather than the 409."""
+
+    async def produce() -> ManageView:
+        appointment = await manage.cancel_by_patient(
+            session, token=token, settings=settings, now=clock.now()
+        )
+        return ManageView.of(appointment, settings, can_cancel=False)
+
+    # Keys of the patient's link; the fingerprint holds the path, so the link's token.
+    return await idempotency.respond_json(session, scope="manage", payload=None, produce=produce)
 
 
 @router.post(
@@ -79,18 +100,30 @@ async def cancel_managed_appointment(
     responses=problem_responses(404, 409, 415, 422, 500),
 )
 async def request_move(
-    token: Token, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> ManageView:
+    token: Token,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+) -> Response:
     """A confirmed patient asks for other days: `preferred_windows` as in a new request (1 to 3
     open days from today to the horizon, no duplicates). The visit stays booked; the desk sees
     "asks to move" and the days asked for, and the history records it. 409 `not-confirmed`
-    for a request that is not an upcoming confirmed visit."""
+    for a request that is not an upcoming confirmed visit. With an `Idempotency-Key`, a retry
+    gets the first answer."""
     await require_json_body(request)
     now = clock.now()
     await manage.appointment_for_token(session, token=token, now=now)  # an unknown link: 404
     rules = rules_context(BookingRules.from_settings(settings, now))
     command = parse_json_body(await request.body(), MoveRequest, rules)
-    appointment = await manage.request_move(
-        session, token=token, request=command, settings=settings, now=now
+
+    async def produce() -> ManageView:
+        appointment = await manage.request_move(
+            session, token=token, request=command, settings=settings, now=now
+        )
+        return ManageView.of(appointment, settings, can_cancel=manage.is_open(appointment, now))
+
+    return await idempotency.respond_json(
+        session, scope="manage", payload=command.model_dump(mode="json"), produce=produce
     )
-    return ManageView.of(appointment, settings, can_cancel=manage.is_open(appointment, now))

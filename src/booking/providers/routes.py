@@ -10,7 +10,9 @@ from starlette.responses import Response
 from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep, require_json_body
-from booking.errors import problem_responses
+from booking.errors import NotFound
+from booking.idempotency.dependencies import IdempotencyDep, staff_scope
+from booking.problem_docs import problem_responses
 from booking.providers import service as providers
 from booking.providers.models import TimeOff
 from booking.providers.schemas import (
@@ -25,6 +27,10 @@ from booking.providers.schemas import (
 from booking.staff.dependencies import AdminStaff, CurrentStaff
 
 router = APIRouter(prefix="/api/v1", tags=["providers"])
+
+
+PROVIDER_NOT_FOUND = NotFound("No provider with this id.")
+TIME_OFF_NOT_FOUND = NotFound("This provider has no time off with this id.")
 
 
 @router.get(
@@ -44,22 +50,38 @@ async def list_providers(_staff: CurrentStaff, session: SessionDep) -> list[Prov
     status_code=201,
     operation_id="addProvider",
     summary="Add a provider (admin)",
+    response_model=ProviderOut,
     dependencies=[Depends(require_json_body)],
     responses=problem_responses(401, 403, 415, 422, 500),
 )
 async def add_provider(
-    body: ProviderCreate, _admin: AdminStaff, session: SessionDep, clock: ClockDep
-) -> ProviderOut:
-    """Once a practice has two providers, confirming a visit names one (`provider_id`)."""
-    provider = await providers.add_provider(session, name=body.name, now=clock.now())
-    return ProviderOut.model_validate(provider, from_attributes=True)
+    body: ProviderCreate,
+    admin: AdminStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """Once a practice has two providers, confirming a visit names one (`provider_id`). Send an
+    `Idempotency-Key` so that a retry cannot add the provider twice."""
+
+    async def produce() -> ProviderOut:
+        provider = await providers.add_provider(session, name=body.name, now=clock.now())
+        return ProviderOut.model_validate(provider, from_attributes=True)
+
+    return await idempotency.respond_json(
+        session,
+        scope=staff_scope(admin.id),
+        payload=body.model_dump(mode="json"),
+        produce=produce,
+        status_code=201,
+    )
 
 
 @router.get(
     "/providers/{provider_id}/hours",
     operation_id="getProviderHours",
     summary="A provider's working hours and time off",
-    responses=problem_responses(401, 404, 422, 500),
+    responses=problem_responses(401, PROVIDER_NOT_FOUND, 422, 500),
 )
 async def get_provider_hours(
     provider_id: uuid.UUID,
@@ -79,7 +101,7 @@ async def get_provider_hours(
     operation_id="replaceProviderHours",
     summary="Replace a provider's weekly hours (admin)",
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, 404, 415, 422, 500),
+    responses=problem_responses(401, 403, PROVIDER_NOT_FOUND, 415, 422, 500),
 )
 async def replace_provider_hours(
     provider_id: uuid.UUID,
@@ -103,29 +125,41 @@ async def replace_provider_hours(
     status_code=201,
     operation_id="addProviderTimeOff",
     summary="Add time off for a provider (admin)",
+    response_model=TimeOffOut,
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, 404, 415, 422, 500),
+    responses=problem_responses(401, 403, PROVIDER_NOT_FOUND, 415, 422, 500),
 )
 async def add_provider_time_off(
     provider_id: uuid.UUID,
     body: TimeOffIn,
-    _admin: AdminStaff,
+    admin: AdminStaff,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
-) -> TimeOffOut:
+    idempotency: IdempotencyDep,
+) -> Response:
     """From `start` to `end` (timezone-aware) no visit can be confirmed or moved into this
     provider's diary (409 `outside-working-hours`), and no free time is offered. Visits already
-    confirmed in it stay: the desk moves them."""
-    time_off = await providers.add_time_off(
+    confirmed in it stay: the desk moves them. Send an `Idempotency-Key` to make a retry safe."""
+
+    async def produce() -> TimeOffOut:
+        time_off = await providers.add_time_off(
+            session,
+            provider_id=provider_id,
+            start_at=body.start,
+            end_at=body.end,
+            reason=body.reason,
+            now=clock.now(),
+        )
+        return _time_off_out(time_off, settings)
+
+    return await idempotency.respond_json(
         session,
-        provider_id=provider_id,
-        start_at=body.start,
-        end_at=body.end,
-        reason=body.reason,
-        now=clock.now(),
+        scope=staff_scope(admin.id),
+        payload=body.model_dump(mode="json"),
+        produce=produce,
+        status_code=201,
     )
-    return _time_off_out(time_off, settings)
 
 
 @router.delete(
@@ -133,7 +167,7 @@ async def add_provider_time_off(
     status_code=204,
     operation_id="removeProviderTimeOff",
     summary="Remove time off (admin)",
-    responses=problem_responses(401, 403, 404, 422, 500),
+    responses=problem_responses(401, 403, TIME_OFF_NOT_FOUND, 422, 500),
 )
 async def remove_provider_time_off(
     provider_id: uuid.UUID, time_off_id: uuid.UUID, _admin: AdminStaff, session: SessionDep

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from booking.errors import Conflict, DomainError, FieldError, RetryLater
+from booking.errors import Conflict, DomainError, FieldError, RetryLater, ValidationProblem
 
 
 class NotAuthenticated(DomainError, status=401, slug="not-authenticated", title="Sign in first"):
@@ -35,7 +35,13 @@ class StaffEmailTaken(
 ): ...
 
 
-class WeakPassword(DomainError, status=422, slug="weak-password", title="The password is too weak"):
+class WeakPassword(
+    DomainError,
+    status=422,
+    slug="weak-password",
+    title="The password is too weak",
+    members=ValidationProblem,
+):
     def __init__(self, detail: str) -> None:
         super().__init__(detail, errors=[FieldError("password", detail)])
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
+from starlette.responses import Response
 
+from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import (
     NO_STORE_RESPONSES,
@@ -18,9 +22,12 @@ from booking.dependencies import (
     no_store,
     require_json_body,
 )
-from booking.errors import problem_responses
+from booking.errors import NotFound
+from booking.idempotency.dependencies import IdempotencyDep, refuse_idempotency_key, staff_scope
+from booking.problem_docs import problem_responses
 from booking.staff import service as staff
 from booking.staff.dependencies import AdminStaff, CurrentStaff
+from booking.staff.errors import LastActiveAdmin, StaffEmailTaken
 from booking.staff.schemas import AccessToken, SessionsEnded, StaffCreate, StaffOut
 from booking.staff.throttle import SignInThrottle
 from booking.staff.tokens import issue_access_token
@@ -33,12 +40,20 @@ async def get_sign_in_throttle(request: Request) -> SignInThrottle:
     return throttle
 
 
+STAFF_NOT_FOUND = NotFound("No staff account with this id.")
+
+
+def _keyed_hash(secret: str, settings: Settings) -> str:
+    return hmac.new(settings.secret_key.encode(), secret.encode(), hashlib.sha256).hexdigest()
+
+
 @router.post(
     "/auth/token",
     operation_id="signIn",
     summary="Sign in as staff",
-    # RFC 6749 §5.1: a token response is never cached.
-    dependencies=[Depends(no_store)],
+    # RFC 6749 §5.1: a token response is never cached. A sign-in needs no Idempotency-Key
+    # (and no token is ever stored for a replay): one is refused with a 422.
+    dependencies=[Depends(no_store), Depends(refuse_idempotency_key)],
     responses={**NO_STORE_RESPONSES, **problem_responses(401, 422, 429, 500)},
 )
 async def sign_in(
@@ -50,7 +65,8 @@ async def sign_in(
     throttle: Annotated[SignInThrottle, Depends(get_sign_in_throttle)],
 ) -> AccessToken:
     """OAuth2 password flow: `username` is the staff email. Failed attempts are throttled per
-    account and client, per account and per client (429 with `Retry-After`)."""
+    account and client, per account and per client (429 with `Retry-After`). Signing in again
+    is safe, so an `Idempotency-Key` is refused (422 naming the header)."""
     account = await staff.sign_in(
         session,
         throttle=throttle,
@@ -97,49 +113,93 @@ async def list_staff(_admin: AdminStaff, session: SessionDep) -> list[StaffOut]:
     status_code=201,
     operation_id="createStaff",
     summary="Create a staff account (admin)",
+    response_model=StaffOut,
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, 409, 415, 422, 500),
+    responses=problem_responses(401, 403, StaffEmailTaken(), 415, 422, 500),
 )
 async def create_staff(
-    body: StaffCreate, _admin: AdminStaff, session: SessionDep, clock: ClockDep
-) -> StaffOut:
-    """A new front-desk clerk or admin; the password needs 12 characters or more."""
-    account = await staff.create_staff(
+    body: StaffCreate,
+    admin: AdminStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """A new front-desk clerk or admin; the password needs 12 characters or more. Send an
+    `Idempotency-Key` to make a retry safe."""
+
+    async def produce() -> StaffOut:
+        account = await staff.create_staff(
+            session,
+            email=body.email,
+            display_name=body.display_name,
+            role=body.role,
+            password=body.password,
+            now=clock.now(),
+        )
+        return StaffOut.model_validate(account, from_attributes=True)
+
+    return await idempotency.respond_json(
         session,
-        email=body.email,
-        display_name=body.display_name,
-        role=body.role,
-        password=body.password,
-        now=clock.now(),
+        scope=staff_scope(admin.id),
+        # The password enters the stored fingerprint only through a keyed hash.
+        payload={**body.model_dump(mode="json"), "password": _keyed_hash(body.password, settings)},
+        produce=produce,
+        status_code=201,
     )
-    return StaffOut.model_validate(account, from_attributes=True)
 
 
 @router.post(
     "/staff/{staff_id}/deactivate",
     operation_id="deactivateStaff",
     summary="Deactivate a staff account (admin); its tokens stop working at once",
-    responses=problem_responses(401, 403, 404, 409, 422, 500),
+    response_model=StaffOut,
+    responses=problem_responses(
+        401, 403, STAFF_NOT_FOUND, LastActiveAdmin("Make another account an admin first."), 422, 500
+    ),
 )
 async def deactivate_staff(
-    staff_id: uuid.UUID, admin: AdminStaff, session: SessionDep, clock: ClockDep
-) -> StaffOut:
+    staff_id: uuid.UUID,
+    admin: AdminStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+) -> Response:
     """The account can no longer sign in; its tokens and desk sessions end at once. 409
     `cannot-deactivate-self` for your own account, `last-active-admin` for the last admin."""
-    account = await staff.deactivate_staff(session, staff_id=staff_id, now=clock.now(), by=admin.id)
-    return StaffOut.model_validate(account, from_attributes=True)
+
+    async def produce() -> StaffOut:
+        account = await staff.deactivate_staff(
+            session, staff_id=staff_id, now=clock.now(), by=admin.id
+        )
+        return StaffOut.model_validate(account, from_attributes=True)
+
+    return await idempotency.respond_json(
+        session, scope=staff_scope(admin.id), payload=None, produce=produce
+    )
 
 
 @router.post(
     "/staff/{staff_id}/end-sessions",
     operation_id="endStaffSessions",
     summary="Sign a staff account out everywhere (admin)",
-    responses=problem_responses(401, 403, 404, 422, 500),
+    response_model=SessionsEnded,
+    responses=problem_responses(401, 403, STAFF_NOT_FOUND, 422, 500),
 )
 async def end_staff_sessions(
-    staff_id: uuid.UUID, _admin: AdminStaff, session: SessionDep, clock: ClockDep
-) -> SessionsEnded:
+    staff_id: uuid.UUID,
+    admin: AdminStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+) -> Response:
     """Every desk session of the account ends and its bearer tokens stop working; the account
     stays active and can sign in again. `ended` counts the desk sessions."""
-    ended = await staff.end_sessions(session, staff_id=staff_id, now=clock.now())
-    return SessionsEnded(ended=ended)
+
+    async def produce() -> SessionsEnded:
+        ended = await staff.end_sessions(session, staff_id=staff_id, now=clock.now())
+        return SessionsEnded(ended=ended)
+
+    return await idempotency.respond_json(
+        session, scope=staff_scope(admin.id), payload=None, produce=produce
+    )

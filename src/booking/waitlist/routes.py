@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
+from starlette.responses import Response
 
 from booking.db import SessionDep
 from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
-from booking.errors import problem_responses
+from booking.idempotency.dependencies import IdempotencyDep
 from booking.manage.schemas import ManageView
+from booking.problem_docs import problem_responses
 from booking.waitlist import service as waitlist
 from booking.waitlist.schemas import OfferView
 
@@ -46,13 +48,23 @@ async def get_offer(
     responses=problem_responses(404, 409, 422, 500),
 )
 async def accept_offer(
-    token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> ManageView:
+    token: Token,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency: IdempotencyDep,
+) -> Response:
     """The first patient to accept gets the time: their request is confirmed, or their visit
     moved to it, with every booking rule (409 `slot-taken`, `outside-working-hours`). Later
     accepts get 409 `offer-taken`; an offer past its time 409 `offer-expired`; one that no
-    longer applies (the request ended, the visit moved) 409 `offer-withdrawn`."""
-    appointment = await waitlist.accept_offer(
-        session, token=token, settings=settings, now=clock.now()
-    )
-    return ManageView.of(appointment, settings, can_cancel=True)
+    longer applies (the request ended, the visit moved) 409 `offer-withdrawn`. With an
+    `Idempotency-Key`, a retry gets the first answer (the booked time) rather than a 409."""
+
+    async def produce() -> ManageView:
+        appointment = await waitlist.accept_offer(
+            session, token=token, settings=settings, now=clock.now()
+        )
+        return ManageView.of(appointment, settings, can_cancel=True)
+
+    # Keys of the offer's link; the fingerprint holds the path, so the offer's token.
+    return await idempotency.respond_json(session, scope="offer", payload=None, produce=produce)
