@@ -55,3 +55,18 @@ async def confirm(
 def chicago(day: str, time: str) -> str:
     """An ISO timestamp at this wall-clock time in the practice's zone (CST in winter)."""
     return f"{day}T{time}:00-06:00"
+
+
+async def manage_token(app: FastAPI, appointment_id: str) -> str:
+    """A fresh link token for the appointment, as a patient email carries one."""
+    import uuid
+
+    from booking.manage.service import mint_manage_token
+
+    async with app.state.sessionmaker() as session, session.begin():
+        return await mint_manage_token(
+            session,
+            appointment_id=uuid.UUID(appointment_id),
+            now=app.state.clock.now(),
+            days=30,
+        )

@@ -9,7 +9,7 @@ import json
 from email.message import Message
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -63,6 +63,22 @@ NO_STORE_RESPONSES: dict[int | str, dict[str, Any]] = {
         }
     }
 }
+
+
+def emailed_link_router(prefix: str) -> APIRouter:
+    """The API of a link a patient got by email (their appointment's, an offer's): patient
+    self-service, never kept by a browser or a proxy."""
+    return APIRouter(
+        prefix=prefix,
+        tags=["patient self-service"],
+        dependencies=[Depends(no_store)],
+        responses=NO_STORE_RESPONSES,
+    )
+
+
+def emailed_token(email: str) -> Any:
+    """The path parameter of such a link's token (``Annotated[str, emailed_token(...)]``)."""
+    return Path(max_length=100, description=f"The token from the {email}.")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

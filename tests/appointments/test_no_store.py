@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from booking.clock import FrozenClock
-from tests.helpers import chicago, create_request
+from tests.helpers import chicago, create_request, manage_token
 
 
 async def test_the_staff_api_answers_with_no_store(
@@ -49,13 +49,8 @@ async def test_the_staff_api_answers_with_no_store(
 async def test_the_manage_api_answers_with_no_store(
     app: FastAPI, client: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
-    from booking.manage.service import mint_manage_token
-
     appointment_id = await create_request(client)
-    async with app.state.sessionmaker() as session, session.begin():
-        token = await mint_manage_token(
-            session, appointment_id=uuid.UUID(appointment_id), now=clock.now(), days=60
-        )
+    token = await manage_token(app, appointment_id)
     view = await client.get(f"/api/v1/manage/{token}")
     cancelled = await client.post(f"/api/v1/manage/{token}/cancel")
     assert (view.status_code, cancelled.status_code) == (200, 200)

@@ -4,7 +4,6 @@ different request under the same key refused (422), or, where a key makes no sen
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from booking.clock import FrozenClock
-from tests.helpers import assert_problem, create_request
+from tests.helpers import assert_problem, create_request, manage_token
 from tests.staff.helpers import STAFF_PASSWORD, add_staff
 
 # The POSTs of the API that take no key, and why (a sign-in issues a new token each time).
@@ -145,13 +144,8 @@ async def test_a_keyed_staff_action_replays_its_first_answer(
 async def test_a_keyed_manage_cancel_replays_the_cancellation(
     app: FastAPI, client: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
-    from booking.manage.service import mint_manage_token
-
     appointment_id = await create_request(client)
-    async with app.state.sessionmaker() as session, session.begin():
-        token = await mint_manage_token(
-            session, appointment_id=uuid.UUID(appointment_id), now=clock.now(), days=60
-        )
+    token = await manage_token(app, appointment_id)
     keyed = {"Idempotency-Key": "cancel-1"}
 
     first = await client.post(f"/api/v1/manage/{token}/cancel", headers=keyed)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,14 +14,6 @@ from booking.notifications.relay import Relay
 from tests.notifications.helpers import RelayNamed
 from tests.notifications.smtp import SmtpServer
 from tests.settings import make_settings
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from booking.manage.service import mint_manage_token
 from booking.notifications.models import OutboxMessage
 from booking.waitlist.links import offer_token
 from booking.waitlist.models import Offer
@@ -51,16 +50,6 @@ async def offer_for(app: FastAPI, appointment_id: str) -> Offer:
 async def token_for(app: FastAPI, appointment_id: str) -> str:
     offer = await offer_for(app, appointment_id)
     return offer_token(offer.id, app.state.settings)
-
-
-async def manage_token(app: FastAPI, appointment_id: str) -> str:
-    async with app.state.sessionmaker() as session, session.begin():
-        return await mint_manage_token(
-            session,
-            appointment_id=uuid.UUID(appointment_id),
-            now=app.state.clock.now(),
-            days=30,
-        )
 
 
 async def outbox_events(app: FastAPI, appointment_id: str) -> list[OutboxMessage]:

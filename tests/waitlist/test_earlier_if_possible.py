@@ -9,8 +9,7 @@ from fastapi import FastAPI
 
 from booking.clock import FrozenClock
 from tests.factories import appointment_request
-from tests.helpers import create_request, error_fields, stored_appointments
-from tests.waitlist.helpers import manage_token
+from tests.helpers import create_request, error_fields, manage_token, stored_appointments
 from tests.web.test_book import filled, stamp_of
 
 

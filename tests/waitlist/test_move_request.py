@@ -8,8 +8,14 @@ import httpx
 from fastapi import FastAPI
 
 from tests.factories import OPEN_DAY
-from tests.helpers import assert_problem, chicago, confirm, create_request, error_fields
-from tests.waitlist.helpers import manage_token
+from tests.helpers import (
+    assert_problem,
+    chicago,
+    confirm,
+    create_request,
+    error_fields,
+    manage_token,
+)
 from tests.web.test_desk_board import board_rows
 from tests.web.test_desk_sessions import desk_client, signed_in_cookie
 

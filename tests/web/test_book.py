@@ -13,9 +13,8 @@ import pytest
 from fastapi import FastAPI
 
 from booking.clock import FrozenClock
-from booking.manage.service import mint_manage_token
 from tests.factories import OPEN_DAY, appointment_request
-from tests.helpers import stored_appointments
+from tests.helpers import manage_token, stored_appointments
 
 SEND_AGAIN = "Please check your details and send again."
 THANKS = "Thank you: we have your request"
@@ -279,10 +278,7 @@ async def test_the_manage_pages_make_the_practice_phone_tap_to_call(
     client: httpx.AsyncClient, app: FastAPI, clock: FrozenClock
 ) -> None:
     created = await client.post("/api/v1/appointments", json=appointment_request())
-    async with app.state.sessionmaker() as session, session.begin():
-        token = await mint_manage_token(
-            session, appointment_id=uuid.UUID(created.json()["id"]), now=clock.now(), days=30
-        )
+    token = await manage_token(app, created.json()["id"])
     link = '<a href="tel:+13125550100">+1 312 555 0100</a>'
 
     assert link in (await client.get(f"/manage/{token}")).text

@@ -31,6 +31,7 @@ from booking.appointments.errors import (
     VisitNotStarted,
 )
 from booking.appointments.lifecycle import (
+    CREATED,
     INITIAL_STATUS,
     RECORDED,
     TRANSITIONS,
@@ -237,16 +238,13 @@ async def create_appointment(
     extra: dict[str, Any] = notifications.receipt_cap_parameters(patient.email, settings, now)
     if keyed is not None:
         extra |= idempotency.claim_parameters(now)
+    created_notice = notifications.ChangeNotice(
+        action=CREATED, source=actor.source, by_staff=actor.staff_id is not None
+    )
     for _ in range(_REFERENCE_ATTEMPTS):
         appointment["reference"] = new_reference()
         outbox = notifications.notification_rows(
-            appointment=appointment,
-            action="created",
-            source=actor.source,
-            by_staff=actor.staff_id is not None,
-            message_to_patient=None,
-            settings=settings,
-            now=now,
+            appointment=appointment, notice=created_notice, settings=settings, now=now
         )
         capped = tuple(cap > 0 and row["recipient_hash"] is not None for row in outbox)
         created = CreatedAppointment(
@@ -603,16 +601,15 @@ def _record(
     change: Change,
 ) -> None:
     """The audit event and the notifications of one change: always together, in one place."""
-    notifications.queue_notifications(
-        session,
-        appointment=appointment,
+    notice = notifications.ChangeNotice(
         action=event,
         source=ctx.actor.source,
         by_staff=ctx.actor.staff_id is not None,
         message_to_patient=change.message_to_patient,
         email_fields=change.email_fields,
-        settings=ctx.settings,
-        now=ctx.now,
+    )
+    notifications.queue_notifications(
+        session, appointment=appointment, notice=notice, settings=ctx.settings, now=ctx.now
     )
     session.add(
         AppointmentEvent(

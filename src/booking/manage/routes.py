@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from booking.appointments.rules import BookingRules, rules_context
 from booking.appointments.schemas import MoveRequest
 from booking.db import SessionDep
 from booking.dependencies import (
-    NO_STORE_RESPONSES,
     ClockDep,
     SettingsDep,
-    no_store,
+    emailed_link_router,
+    emailed_token,
     parse_json_body,
     require_json_body,
 )
@@ -26,14 +26,9 @@ from booking.problem_docs import problem_responses
 
 LINK_INVALID = ManageLinkInvalid("This link has expired; ask the practice for a new one.")
 
-router = APIRouter(
-    prefix="/api/v1/manage",
-    tags=["patient self-service"],
-    dependencies=[Depends(no_store)],
-    responses=NO_STORE_RESPONSES,
-)
+router = emailed_link_router("/api/v1/manage")
 
-Token = Annotated[str, Path(max_length=100, description="The token from the patient's email.")]
+Token = Annotated[str, emailed_token("patient's email")]
 
 
 @router.get(

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, event, func, literal_column, select, update
@@ -173,16 +174,24 @@ def digest_row(counts: Mapping[str, Any], *, day: dt.date, now: dt.datetime) -> 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeNotice:
+    """What the notifications of one change depend on, besides the appointment: the change
+    (its audit event's name), who made it, and what the patient's email adds."""
+
+    action: str
+    source: EventSource
+    by_staff: bool = False
+    message_to_patient: str | None = None
+    email_fields: Mapping[str, Any] | None = None
+
+
 def notification_rows(
     *,
     appointment: Mapping[str, Any],
-    action: str,
-    source: EventSource,
-    by_staff: bool,
-    message_to_patient: str | None,
+    notice: ChangeNotice,
     settings: Settings,
     now: dt.datetime,
-    email_fields: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The outbox rows one change of an appointment queues, as column values.
 
@@ -191,6 +200,7 @@ def notification_rows(
     (the only rows that do): the per-address cap counts them.
     """
     rows: list[dict[str, Any]] = []
+    action, source = notice.action, notice.source
 
     def queue(
         channel: Channel,
@@ -218,7 +228,10 @@ def notification_rows(
         queue(
             Channel.patient_email,
             template,
-            {**patient_payload(appointment, message_to_patient), **(email_fields or {})},
+            {
+                **patient_payload(appointment, notice.message_to_patient),
+                **(notice.email_fields or {}),
+            },
             recipient=(
                 recipient_hash(appointment["email"], settings)
                 if template == "request_received"
@@ -234,7 +247,7 @@ def notification_rows(
             "id": str(uuid.uuid4()),
             "type": WEBHOOK_EVENT_FOR[action],
             "created_at": now.isoformat(),
-            "source": webhook_source(source, by_staff=by_staff),
+            "source": webhook_source(source, by_staff=notice.by_staff),
             "data": visit,
         }
         queue(Channel.webhook, WEBHOOK_EVENT_FOR[action], event, target=url)
@@ -274,23 +287,12 @@ def queue_notifications(
     session: AsyncSession,
     *,
     appointment: Appointment,
-    action: str,
-    source: EventSource,
-    by_staff: bool,
-    message_to_patient: str | None,
+    notice: ChangeNotice,
     settings: Settings,
     now: dt.datetime,
-    email_fields: Mapping[str, Any] | None = None,
 ) -> None:
     for row in notification_rows(
-        appointment=appointment_values(appointment),
-        action=action,
-        source=source,
-        by_staff=by_staff,
-        message_to_patient=message_to_patient,
-        settings=settings,
-        now=now,
-        email_fields=email_fields,
+        appointment=appointment_values(appointment), notice=notice, settings=settings, now=now
     ):
         session.add(OutboxMessage(**row))
     note_queued(session)

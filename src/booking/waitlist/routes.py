@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
 from booking.db import SessionDep
-from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
+from booking.dependencies import ClockDep, SettingsDep, emailed_link_router, emailed_token
 from booking.idempotency.dependencies import IdempotencyDep
 from booking.manage.schemas import ManageView
 from booking.problem_docs import problem_responses
 from booking.waitlist import service as waitlist
 from booking.waitlist.schemas import OfferView
 
-router = APIRouter(
-    prefix="/api/v1/offers",
-    tags=["patient self-service"],
-    dependencies=[Depends(no_store)],
-    responses=NO_STORE_RESPONSES,
-)
+router = emailed_link_router("/api/v1/offers")
 
-Token = Annotated[str, Path(max_length=100, description="The token from the offer email.")]
+Token = Annotated[str, emailed_token("offer email")]
 
 
 @router.get(

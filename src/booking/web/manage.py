@@ -18,6 +18,7 @@ from booking.clock import Clock
 from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep
+from booking.errors import DomainError
 from booking.manage import service as manage
 from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid, MoveNeedsAVisit
 from booking.manage.schemas import ManageView
@@ -62,17 +63,24 @@ def _page(
     )
 
 
-def _invalid(request: Request, settings: Settings, error: ManageLinkInvalid) -> HTMLResponse:
+def link_not_working(
+    request: Request, settings: Settings, error: DomainError, heading: str
+) -> HTMLResponse:
+    """The 404 page of an emailed link (the patient's, an offer's) that opens nothing."""
     return render(
         request,
         "message.html",
         settings,
         status_code=404,
         headers=HEADERS,
-        heading="This link does not work any more",
+        heading=heading,
         text=error.detail,
         phone=settings.practice_phone,
     )
+
+
+def _invalid(request: Request, settings: Settings, error: ManageLinkInvalid) -> HTMLResponse:
+    return link_not_working(request, settings, error, "This link does not work any more")
 
 
 @router.get("/manage/{token}")

@@ -15,7 +15,7 @@ from booking.waitlist import service as waitlist
 from booking.waitlist.errors import OfferNotFound
 from booking.waitlist.models import Offer
 from booking.waitlist.schemas import OfferView
-from booking.web.manage import HEADERS
+from booking.web.manage import HEADERS, link_not_working
 from booking.web.pages import local_time, render
 
 router = APIRouter(include_in_schema=False)
@@ -56,16 +56,7 @@ def _page(
 
 
 def _invalid(request: Request, settings: Settings, error: OfferNotFound) -> HTMLResponse:
-    return render(
-        request,
-        "message.html",
-        settings,
-        status_code=404,
-        headers=HEADERS,
-        heading="This link does not work",
-        text=error.detail,
-        phone=settings.practice_phone,
-    )
+    return link_not_working(request, settings, error, "This link does not work")
 
 
 @router.get("/offer/{token}")
