@@ -1,4 +1,4 @@
-"""The ``booking`` command: serve, migrate, worker, outbox, staff, openapi."""
+"""The ``booking`` command: serve, migrate, worker, outbox, staff, apikey, openapi."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from booking import migrations
+from booking.apikeys import service as apikeys
+from booking.apikeys.models import ApiScope
 from booking.clock import SystemClock
 from booking.config import (
     LogFormat,
@@ -386,6 +388,44 @@ def worker(once: bool) -> None:
     delivered = _with_engine(settings, run)
     if once:
         click.echo(f"delivered {delivered} message(s)", err=True)
+
+
+@main.group()
+def apikey() -> None:
+    """API keys for machines (the API's POST/GET/DELETE /api/v1/api-keys, for admins)."""
+
+
+@apikey.command("create")
+@click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice([scope.value for scope in ApiScope]),
+    help="Repeat for several: appointments:read, appointments:write, fhir:read.",
+)
+def apikey_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create a key and print it, alone on stdout (it is shown only this once)."""
+    try:
+        name = TypeAdapter(ShortLine).validate_python(name)
+    except ValidationError as error:
+        message = error.errors()[0]["msg"].removeprefix("Value error, ")
+        raise click.BadParameter(message, param_hint="NAME") from None
+    settings = _settings()
+    _ready_database(settings)
+    record, key = _in_transaction(
+        settings,
+        lambda session: apikeys.create_key(
+            session,
+            name=name,
+            scopes=[ApiScope(scope) for scope in scopes],
+            created_by=None,
+            now=SystemClock().now(),
+        ),
+    )
+    click.echo(f"created API key {record.id} ({', '.join(record.scopes)})", err=True)
+    click.echo(key)
 
 
 @main.group()

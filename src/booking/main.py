@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from booking import __version__
 from booking.api_docs import install_api_docs
+from booking.apikeys.routes import router as api_keys_router
 from booking.appointments.routes import desk_router as appointments_desk_router
 from booking.appointments.routes import public_router as appointments_public_router
 from booking.availability.routes import desk_router as availability_desk_router
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(availability_desk_router)
     app.include_router(manage_router)
     app.include_router(fhir_router)
+    app.include_router(api_keys_router)
     app.include_router(waitlist_router)
     declare_webhooks(app)
 

@@ -1,5 +1,6 @@
 """Every table, imported in one place so that Alembic and the tests see the whole schema."""
 
+from booking.apikeys.models import ApiKey
 from booking.appointments.models import Appointment, AppointmentEvent
 from booking.db import metadata
 from booking.idempotency.models import IdempotencyRecord
@@ -11,6 +12,7 @@ from booking.staff.models import DeskSession, StaffAccount
 from booking.waitlist.models import Offer
 
 __all__ = [
+    "ApiKey",
     "Appointment",
     "AppointmentEvent",
     "DeskDigest",

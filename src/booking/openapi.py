@@ -32,6 +32,7 @@ TAGS: dict[str, str] = {
     "providers": "Who sees patients, their working hours and time off.",
     "availability": "Free times, suggestions for a request, the day's schedule.",
     "operations": "Health, readiness and metrics, for the people who run the service.",
+    "api keys": "Keys for machines (an EHR, an integration), with scopes; admins manage them.",
     "fhir": "FHIR R4, read-only, for the practice's EHR: appointments, schedules, free slots.",
 }
 

@@ -16,7 +16,9 @@ from tests.helpers import assert_problem, create_request, manage_token
 from tests.staff.helpers import STAFF_PASSWORD, add_staff
 
 # The POSTs of the API that take no key, and why (a sign-in issues a new token each time).
-REFUSE_A_KEY = {"signIn"}
+# A token or a new API key is never stored for a replay: these refuse a key (tested below and
+# in tests/apikeys).
+REFUSE_A_KEY = {"signIn", "createApiKey"}
 
 
 def test_every_post_declares_idempotency_key_or_refuses_one() -> None:

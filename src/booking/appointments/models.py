@@ -171,6 +171,9 @@ class AppointmentEvent(SQLModel, table=True):
     actor_staff_id: uuid.UUID | None = Field(
         default=None, sa_column=Column(ForeignKey("staff_accounts.id"), nullable=True)
     )
+    # No foreign key: keys are revoked, never deleted, and SQLite can add a column with one
+    # only by rebuilding this table (which would drop its append-only triggers).
+    actor_api_key_id: uuid.UUID | None = None
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 

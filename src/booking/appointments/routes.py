@@ -26,7 +26,7 @@ from booking.appointments.lifecycle import (
     Transition,
 )
 from booking.appointments.listing import ListFilters, SortOrder
-from booking.appointments.models import Appointment, AppointmentStatus
+from booking.appointments.models import Appointment, AppointmentStatus, EventSource
 from booking.appointments.reasons import ReasonCode
 from booking.appointments.rules import BookingRules, rules_context
 from booking.appointments.schemas import (
@@ -56,14 +56,12 @@ from booking.idempotency.dependencies import (
     IdempotencyKeyHeader,
     keyed_request,
     replayed,
-    staff_scope,
 )
 from booking.idempotency.errors import IdempotencyKeyInUse
 from booking.idempotency.service import StoredResponse
 from booking.problem_docs import problem_responses
 from booking.security import public_rate_limit
-from booking.staff.dependencies import CurrentStaff
-from booking.staff.models import StaffAccount
+from booking.staff.dependencies import AppointmentsReader, AppointmentsWriter, Caller
 from booking.values import IsoDate
 
 
@@ -253,9 +251,10 @@ def appointment_response(appointment: Appointment, settings: Settings) -> JSONRe
 
 @dataclass
 class DeskAction:
-    """What every desk action needs: the clerk, the transaction, the clock, the retry guard."""
+    """What every desk action needs: who acts (a clerk, or an API key), the transaction, the
+    clock, the retry guard."""
 
-    staff: StaffAccount
+    caller: Caller
     session: AsyncSession
     settings: Settings
     clock: Clock
@@ -268,7 +267,11 @@ class DeskAction:
         """Run one action through the lifecycle's entry point, safe to retry with the same
         Idempotency-Key."""
         context = ActionContext(
-            actor=Actor.staff(self.staff.id),
+            actor=Actor(
+                source=EventSource.api,
+                staff_id=self.caller.staff_id,
+                api_key_id=self.caller.api_key_id,
+            ),
             settings=self.settings,
             now=self.clock.now(),
             expected_version=self.expected_version,
@@ -282,21 +285,21 @@ class DeskAction:
 
         return await self.idempotency.respond(
             self.session,
-            scope=staff_scope(self.staff.id),
+            scope=self.caller.idempotency_scope,
             payload=command.model_dump(mode="json") if command else None,
             produce=produce,
         )
 
 
 async def desk_action(
-    staff: CurrentStaff,
+    caller: AppointmentsWriter,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
     idempotency: IdempotencyDep,
     if_match: IfMatch = None,
 ) -> DeskAction:
-    return DeskAction(staff, session, settings, clock, idempotency, expected_version(if_match))
+    return DeskAction(caller, session, settings, clock, idempotency, expected_version(if_match))
 
 
 DeskActionDep = Annotated[DeskAction, Depends(desk_action)]
@@ -310,7 +313,7 @@ DeskActionDep = Annotated[DeskAction, Depends(desk_action)]
     responses=problem_responses(401, 422, 500),
 )
 async def list_appointments(
-    staff: CurrentStaff,
+    _reader: AppointmentsReader,
     session: SessionDep,
     settings: SettingsDep,
     status: Annotated[list[AppointmentStatus] | None, Query()] = None,
@@ -379,7 +382,7 @@ async def list_appointments(
 )
 async def get_appointment(
     appointment_id: uuid.UUID,
-    staff: CurrentStaff,
+    _reader: AppointmentsReader,
     session: SessionDep,
     settings: SettingsDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
@@ -400,7 +403,7 @@ async def get_appointment(
     responses=problem_responses(401, APPOINTMENT_NOT_FOUND, 422, 500),
 )
 async def list_appointment_events(
-    appointment_id: uuid.UUID, staff: CurrentStaff, session: SessionDep
+    appointment_id: uuid.UUID, _reader: AppointmentsReader, session: SessionDep
 ) -> list[AppointmentEventOut]:
     """Every change, oldest first: who, when, from which status to which, why, and through what."""
     events = await appointments.list_events(session, appointment_id)

@@ -446,4 +446,7 @@ class AppointmentEventOut(BaseModel):
     reason: str | None
     source: EventSource
     actor_staff_id: uuid.UUID | None
+    actor_api_key_id: uuid.UUID | None = Field(
+        default=None, description="The API key a machine made the change with (source `api`)."
+    )
     details: dict[str, Any]

@@ -70,6 +70,7 @@ class Actor:
 
     source: EventSource
     staff_id: uuid.UUID | None = None
+    api_key_id: uuid.UUID | None = None  # a machine's change through the API (source api)
 
     @classmethod
     def staff(cls, staff_id: uuid.UUID, source: EventSource = EventSource.api) -> Actor:
@@ -231,6 +232,7 @@ async def create_appointment(
         "reason": None,
         "source": actor.source,
         "actor_staff_id": actor.staff_id,
+        "actor_api_key_id": actor.api_key_id,
         "details": {},
     }
     advisory = advisory_for(request, settings)
@@ -622,6 +624,7 @@ def _record(
             reason=change.reason,
             source=ctx.actor.source,
             actor_staff_id=ctx.actor.staff_id,
+            actor_api_key_id=ctx.actor.api_key_id,
             details=change.details,
         )
     )

@@ -22,7 +22,7 @@ from booking.availability.schemas import AvailabilityOut, ScheduleOut, Suggestio
 from booking.db import SessionDep
 from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
 from booking.problem_docs import problem_responses
-from booking.staff.dependencies import CurrentStaff
+from booking.staff.dependencies import AppointmentsReader
 from booking.values import IsoDate
 
 router = APIRouter(prefix="/api/v1", tags=["availability"])
@@ -47,7 +47,7 @@ def _json(body: dict[str, Any]) -> Response:
     responses=problem_responses(401, 422, 500),
 )
 async def list_free_slots(
-    _staff: CurrentStaff,
+    _reader: AppointmentsReader,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
@@ -101,7 +101,7 @@ async def list_free_slots(
 )
 async def suggest_slots(
     appointment_id: uuid.UUID,
-    _staff: CurrentStaff,
+    _reader: AppointmentsReader,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
@@ -133,7 +133,7 @@ async def suggest_slots(
     responses=problem_responses(401, 422, 500),
 )
 async def get_schedule(
-    _staff: CurrentStaff,
+    _reader: AppointmentsReader,
     session: SessionDep,
     settings: SettingsDep,
     first_day: Annotated[

@@ -23,7 +23,7 @@ from booking.fhir import resources
 from booking.fhir import service as fhir
 from booking.fhir.schemas import FhirResponse, fhir_responses
 from booking.providers import service as providers
-from booking.staff.dependencies import CurrentStaff
+from booking.staff.dependencies import FhirReader
 
 MAX_COUNT = 100
 
@@ -71,7 +71,7 @@ def _search_url(base: str, kind: str, params: list[tuple[str, str]]) -> str:
     summary="FHIR: what this server supports (CapabilityStatement)",
     responses=fhir_responses(200, 401, 500),
 )
-async def capabilities(_reader: CurrentStaff, settings: SettingsDep, clock: ClockDep) -> Response:
+async def capabilities(_reader: FhirReader, settings: SettingsDep, clock: ClockDep) -> Response:
     """The CapabilityStatement: read and search of Appointment, Schedule and Slot, JSON."""
     return _fhir(
         resources.capability_statement(
@@ -87,7 +87,7 @@ async def capabilities(_reader: CurrentStaff, settings: SettingsDep, clock: Cloc
     responses=fhir_responses(200, 401, 404, 422, 500),
 )
 async def read_appointment(
-    appointment_id: uuid.UUID, _reader: CurrentStaff, session: SessionDep, settings: SettingsDep
+    appointment_id: uuid.UUID, _reader: FhirReader, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The appointment with its patient contained, the reason as a coded `reasonCode`, the
     preferred days as `requestedPeriod`; `meta.versionId` is the JSON API's version (ETag)."""
@@ -106,7 +106,7 @@ async def read_appointment(
     dependencies=[_only("date", "status", "cursor")],
 )
 async def search_appointments(
-    _reader: CurrentStaff,
+    _reader: FhirReader,
     session: SessionDep,
     settings: SettingsDep,
     date: Annotated[
@@ -162,7 +162,7 @@ async def search_appointments(
     dependencies=[_only()],
 )
 async def search_schedules(
-    _reader: CurrentStaff, session: SessionDep, settings: SettingsDep, count: Count = MAX_COUNT
+    _reader: FhirReader, session: SessionDep, settings: SettingsDep, count: Count = MAX_COUNT
 ) -> Response:
     """One Schedule per provider; its id is the provider's id (`provider_id` in the JSON API)."""
     found = await providers.list_providers(session)
@@ -184,7 +184,7 @@ async def search_schedules(
     responses=fhir_responses(200, 401, 404, 422, 500),
 )
 async def read_schedule(
-    provider_id: uuid.UUID, _reader: CurrentStaff, session: SessionDep
+    provider_id: uuid.UUID, _reader: FhirReader, session: SessionDep
 ) -> Response:
     """The provider's Schedule; its free times are `Slot?schedule=Schedule/{id}`."""
     provider = await providers.get_provider(session, provider_id)
@@ -199,7 +199,7 @@ async def read_schedule(
     dependencies=[_only("schedule", "start", "cursor")],
 )
 async def search_slots(
-    _reader: CurrentStaff,
+    _reader: FhirReader,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,

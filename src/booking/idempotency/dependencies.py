@@ -184,15 +184,15 @@ async def get_idempotency(
 IdempotencyDep = Annotated[Idempotency, Depends(get_idempotency)]
 
 
-async def refuse_idempotency_key(request: Request) -> None:
-    """For a POST where a stored response makes no sense (signing in: each sign-in issues a new
-    token, and a token is never stored): a key is refused, never silently ignored."""
-    if "idempotency-key" in request.headers:
-        raise RequestInvalid(
-            [
-                FieldError(
-                    "header.Idempotency-Key",
-                    "is not accepted here: this request is safe to repeat without one",
-                )
-            ]
-        )
+def refuse_idempotency_key(why: str) -> Any:
+    """A router dependency for a POST where a stored response makes no sense (signing in,
+    creating an API key: a token or key is never stored for a replay): a key is refused with
+    a 422 saying ``why``, never silently ignored."""
+
+    async def refuse(request: Request) -> None:
+        if "idempotency-key" in request.headers:
+            raise RequestInvalid(
+                [FieldError("header.Idempotency-Key", f"is not accepted here: {why}")]
+            )
+
+    return Depends(refuse)

@@ -1,14 +1,21 @@
-"""``CurrentStaff`` and ``AdminStaff``: who is calling, from the bearer token."""
+"""Who is calling, from the bearer credential: ``CurrentStaff`` and ``AdminStaff`` (a staff
+token), or a ``Caller`` of a scoped operation (a staff token, or an API key with the scope)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
+from booking.apikeys import service as apikeys
+from booking.apikeys.errors import MissingScope, StaffOnly
+from booking.apikeys.models import ApiKey, ApiScope
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep
+from booking.idempotency.dependencies import staff_scope
 from booking.staff import service as staff
 from booking.staff.errors import Forbidden, InvalidToken, NotAuthenticated
 from booking.staff.models import StaffAccount, StaffRole
@@ -17,7 +24,9 @@ from booking.staff.tokens import read_access_token
 bearer_token = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token",
     auto_error=False,
-    description="Sign in at POST /api/v1/auth/token with a staff email and password.",
+    description="Sign in at POST /api/v1/auth/token with a staff email and password. "
+    "Machines send an API key (`bk_…`, from POST /api/v1/api-keys) the same way, as "
+    "`Authorization: Bearer <key>`, where the operation names the scope it needs.",
 )
 
 
@@ -34,6 +43,8 @@ async def current_staff(
     """
     if not token:
         raise NotAuthenticated("Send an Authorization: Bearer token from POST /api/v1/auth/token.")
+    if apikeys.is_api_key(token):
+        raise StaffOnly("API keys cannot do this: it needs a signed-in staff member.")
     claims = read_access_token(token, secret_key=settings.secret_key, now=clock.now())
     account = await staff.account_for_credential(
         session, staff_id=claims.staff_id, token_generation=claims.generation
@@ -53,3 +64,52 @@ async def admin_staff(staff: CurrentStaff) -> StaffAccount:
 
 
 AdminStaff = Annotated[StaffAccount, Depends(admin_staff)]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who calls an operation that API keys may call too: a staff member, or a key."""
+
+    staff: StaffAccount | None = None
+    api_key: ApiKey | None = None
+
+    @property
+    def staff_id(self) -> uuid.UUID | None:
+        return self.staff.id if self.staff else None
+
+    @property
+    def api_key_id(self) -> uuid.UUID | None:
+        return self.api_key.id if self.api_key else None
+
+    @property
+    def idempotency_scope(self) -> str:
+        """Whose Idempotency-Keys these are: one caller's key never replays another's."""
+        return staff_scope(self.staff.id) if self.staff else f"apikey:{self.api_key_id}"
+
+
+def caller_with(scope: ApiScope) -> Any:
+    """``Annotated[Caller, caller_with(scope)]``: a signed-in staff member, or an API key
+    holding ``scope`` (403 naming it otherwise). Keys are checked on every request, so a
+    revoked key stops at once."""
+
+    async def caller(
+        token: Annotated[str | None, Depends(bearer_token)],
+        session: SessionDep,
+        settings: SettingsDep,
+        clock: ClockDep,
+    ) -> Caller:
+        if token and apikeys.is_api_key(token):
+            key = await apikeys.key_for_secret(session, token, now=clock.now())
+            if key is None:
+                raise InvalidToken("This API key is not valid, or it was revoked.")
+            if scope.value not in key.scopes:
+                raise MissingScope(f"This needs an API key with the scope {scope.value}.")
+            return Caller(api_key=key)
+        return Caller(staff=await current_staff(token, session, settings, clock))
+
+    return Depends(caller)
+
+
+AppointmentsReader = Annotated[Caller, caller_with(ApiScope.appointments_read)]
+AppointmentsWriter = Annotated[Caller, caller_with(ApiScope.appointments_write)]
+FhirReader = Annotated[Caller, caller_with(ApiScope.fhir_read)]

@@ -53,7 +53,10 @@ def _keyed_hash(secret: str, settings: Settings) -> str:
     summary="Sign in as staff",
     # RFC 6749 §5.1: a token response is never cached. A sign-in needs no Idempotency-Key
     # (and no token is ever stored for a replay): one is refused with a 422.
-    dependencies=[Depends(no_store), Depends(refuse_idempotency_key)],
+    dependencies=[
+        Depends(no_store),
+        refuse_idempotency_key("this request is safe to repeat without one"),
+    ],
     responses={**NO_STORE_RESPONSES, **problem_responses(401, 422, 429, 500)},
 )
 async def sign_in(
