@@ -222,6 +222,15 @@ def staff() -> None:
     """Manage staff accounts."""
 
 
+def _short_line(value: str, param_hint: str) -> str:
+    """A name given on the command line, cleaned and checked as the API checks it."""
+    try:
+        return TypeAdapter(ShortLine).validate_python(value)
+    except ValidationError as error:
+        message = error.errors()[0]["msg"].removeprefix("Value error, ")
+        raise click.BadParameter(message, param_hint=param_hint) from None
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -258,11 +267,7 @@ def _by_email(email: str) -> Callable[[AsyncSession], Awaitable[StaffAccount]]:
 def staff_create(email: str, role: str, display_name: str, password_stdin: bool) -> None:
     """Create a staff account."""
     if display_name:
-        try:
-            display_name = TypeAdapter(ShortLine).validate_python(display_name)
-        except ValidationError as error:
-            message = error.errors()[0]["msg"].removeprefix("Value error, ")
-            raise click.BadParameter(message, param_hint="--name") from None
+        display_name = _short_line(display_name, "--name")
     settings = _settings()
     _ready_database(settings)
     password = _read_password(password_stdin)
@@ -407,11 +412,7 @@ def apikey() -> None:
 )
 def apikey_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a key and print it, alone on stdout (it is shown only this once)."""
-    try:
-        name = TypeAdapter(ShortLine).validate_python(name)
-    except ValidationError as error:
-        message = error.errors()[0]["msg"].removeprefix("Value error, ")
-        raise click.BadParameter(message, param_hint="NAME") from None
+    name = _short_line(name, "NAME")
     settings = _settings()
     _ready_database(settings)
     record, key = _in_transaction(
