@@ -232,11 +232,8 @@ def error_body(payload: Mapping[str, Any], path: str) -> tuple[bytes, str]:
 def operation_outcome(payload: Mapping[str, Any]) -> dict[str, Any]:
     status = int(payload["status"])
     code = "exception" if status >= 500 else _FHIR_ISSUE_CODES.get(status, "invalid")
-    issues: list[dict[str, Any]] = [
-        {"severity": "error", "code": code, "diagnostics": payload["detail"]}
-        for _ in range(0 if payload.get("errors") else 1)
-    ]
-    issues += [
+    # One issue per field at fault (a 422), else one for the whole error.
+    issues = [
         {
             "severity": "error",
             "code": "invalid",
@@ -244,7 +241,7 @@ def operation_outcome(payload: Mapping[str, Any]) -> dict[str, Any]:
             "expression": [error["field"]],
         }
         for error in payload.get("errors", ())
-    ]
+    ] or [{"severity": "error", "code": code, "diagnostics": payload["detail"]}]
     return {"resourceType": "OperationOutcome", "issue": issues}
 
 

@@ -65,6 +65,24 @@ def _search_url(base: str, kind: str, params: list[tuple[str, str]]) -> str:
     return f"{base}/{kind}" + (f"?{urlencode(params)}" if params else "")
 
 
+def _searchset(
+    kind: str,
+    found: list[dict[str, Any]],
+    settings: Settings,
+    params: list[tuple[str, str]],
+    count: int,
+    cursor: str | None,
+    next_cursor: str | None,
+) -> Response:
+    """A page of a search: its own link (with the cursor that led to it) and, when more
+    follow, the ``next`` link (the same search, the next cursor)."""
+    base = _base(settings)
+    params = [*params, ("_count", str(count))]
+    self_url = _search_url(base, kind, [*params, ("cursor", cursor)] if cursor else params)
+    next_url = _search_url(base, kind, [*params, ("cursor", next_cursor)]) if next_cursor else None
+    return _fhir(resources.searchset(found, base_url=base, self_url=self_url, next_url=next_url))
+
+
 @router.get(
     "/metadata",
     operation_id="fhirCapabilities",
@@ -136,22 +154,9 @@ async def search_appointments(
         resources.appointment(row._mapping, zone=settings.timezone, provider_names=names)
         for row in page.items
     ]
-    base = _base(settings)
     params = [("date", value) for value in date or []]
     params += [("status", value) for value in status or []]
-    params.append(("_count", str(count)))
-    next_url = None
-    if page.next_cursor:
-        next_url = _search_url(base, "Appointment", [*params, ("cursor", page.next_cursor)])
-    self_params = [*params, ("cursor", cursor)] if cursor else params
-    return _fhir(
-        resources.searchset(
-            found,
-            base_url=base,
-            self_url=_search_url(base, "Appointment", self_params),
-            next_url=next_url,
-        )
-    )
+    return _searchset("Appointment", found, settings, params, count, cursor, page.next_cursor)
 
 
 @router.get(
@@ -166,15 +171,8 @@ async def search_schedules(
 ) -> Response:
     """One Schedule per provider; its id is the provider's id (`provider_id` in the JSON API)."""
     found = await providers.list_providers(session)
-    base = _base(settings)
-    return _fhir(
-        resources.searchset(
-            [resources.schedule(p.id, p.name, active=p.is_active) for p in found[:count]],
-            base_url=base,
-            self_url=_search_url(base, "Schedule", [("_count", str(count))]),
-            next_url=None,
-        )
-    )
+    schedules = [resources.schedule(p.id, p.name, active=p.is_active) for p in found[:count]]
+    return _searchset("Schedule", schedules, settings, [], count, None, None)
 
 
 @router.get(
@@ -225,20 +223,16 @@ async def search_slots(
         now=clock.now(),
     )
     skipped = cursor or 0
-    page = free[skipped : skipped + count]
-    base = _base(settings)
+    found = [resources.slot(one, settings.timezone) for one in free[skipped : skipped + count]]
     params = [("schedule", schedule)] if schedule else []
     params += [("start", value) for value in start or []]
-    params.append(("_count", str(count)))
-    next_url = None
-    if skipped + count < len(free):
-        next_url = _search_url(base, "Slot", [*params, ("cursor", str(skipped + count))])
-    self_params = [*params, ("cursor", str(skipped))] if skipped else params
-    return _fhir(
-        resources.searchset(
-            [resources.slot(one, settings.timezone) for one in page],
-            base_url=base,
-            self_url=_search_url(base, "Slot", self_params),
-            next_url=next_url,
-        )
+    seen = skipped + count
+    return _searchset(
+        "Slot",
+        found,
+        settings,
+        params,
+        count,
+        str(skipped) if skipped else None,
+        str(seen) if seen < len(free) else None,
     )

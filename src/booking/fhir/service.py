@@ -132,10 +132,6 @@ async def search_slots(
 ) -> list[Slot]:
     """Free times of the slot grid's length (``BOOKING_SLOT_MINUTES``): what a visit of that
     length could take, as availability offers it to the desk."""
-    if provider_id is not None:
-        bookable = await providers.list_providers(session, active_only=True)
-        if provider_id not in {provider.id for provider in bookable}:
-            return []  # a search for an unknown schedule matches nothing
     today = now.astimezone(settings.timezone).date()
     first = max(days.first or today, today)
     last = days.last or first + dt.timedelta(days=DEFAULT_SLOT_DAYS - 1)
@@ -150,12 +146,18 @@ async def search_slots(
                 )
             ]
         )
-    return await availability.availability(
+    # The providers read once: an unknown or inactive schedule matches nothing (no 404 for a
+    # search), and availability's own provider check would read them again.
+    bookable = [p.id for p in await providers.list_providers(session, active_only=True)]
+    if provider_id is not None:
+        bookable = [provider_id] if provider_id in bookable else []
+    if not bookable:
+        return []
+    return await availability.free_slots(
         session,
-        first_day=first,
-        last_day=last,
-        duration_minutes=settings.slot_minutes,
-        provider_id=provider_id,
+        days=[first + dt.timedelta(days=n) for n in range((last - first).days + 1)],
+        minutes=settings.slot_minutes,
+        provider_ids=bookable,
         settings=settings,
         now=now,
     )
