@@ -204,7 +204,9 @@ RECORDED: dict[str, Recorded] = {
 
 # --- derived: nothing below is written by hand -------------------------------------------------
 
-BY_SLUG: dict[str, Transition] = {t.slug: t for t in TRANSITIONS.values() if not t.by_system}
+# What people do (the API's routes, the desk's buttons): all but the scheduler's actions.
+PEOPLES_TRANSITIONS = tuple(t for t in TRANSITIONS.values() if not t.by_system)
+BY_SLUG: dict[str, Transition] = {t.slug: t for t in PEOPLES_TRANSITIONS}
 
 
 def _in_status_order(statuses: set[AppointmentStatus]) -> tuple[AppointmentStatus, ...]:
@@ -229,9 +231,6 @@ WEBHOOK_EVENT_FOR: dict[str, str] = {CREATED: CREATED_WEBHOOK_EVENT} | {
     t.event: t.webhook_event for t in _TOLD
 }
 
-
-# What people do (the API's routes, the desk's buttons): all but the scheduler's actions.
-PEOPLES_TRANSITIONS = tuple(t for t in TRANSITIONS.values() if not t.by_system)
 
 
 def allowed_actions(status: str) -> list[Transition]:

@@ -54,13 +54,10 @@ class Scheduler:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.clock = clock
-        # Read at each tick: a job registered after the scheduler was made still runs.
-        self._jobs = jobs
+        # The registry itself (not a copy): a job registered after the scheduler was made
+        # still runs.
+        self.jobs: Mapping[str, Job] = JOBS if jobs is None else jobs
         self.worker_id = worker_id or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-
-    @property
-    def jobs(self) -> Mapping[str, Job]:
-        return JOBS if self._jobs is None else self._jobs
 
     async def tick(self) -> dict[str, int]:
         """Run every job once, at the clock's now; what each did (a job another worker held,
