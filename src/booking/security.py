@@ -25,6 +25,12 @@ BASE_POLICY = (
 )
 
 
+def token_hash(token: str) -> str:
+    """How a random bearer secret (a link token, a desk session, an API key) is stored: 32
+    random bytes need no slow hash, and the SHA-256 is also the lookup key."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def docs_policy(inline_script_hashes: Iterable[str]) -> str:
     """/docs and /redoc: everything from this origin (booking.api_docs); their pages' inline
     scripts allowed by hash. Styles keep 'unsafe-inline': Swagger UI sets style attributes and

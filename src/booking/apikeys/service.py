@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -14,6 +13,7 @@ from sqlmodel import col
 
 from booking.apikeys.errors import ApiKeyNotFound
 from booking.apikeys.models import ApiKey, ApiScope
+from booking.security import token_hash
 
 # Every key starts with this: a bearer credential that is a key, not a staff token, is known
 # by its first characters, and a key pasted somewhere it should not be is easy to search for.
@@ -24,10 +24,6 @@ TOUCH_EVERY = dt.timedelta(minutes=1)
 
 def is_api_key(credential: str) -> bool:
     return credential.startswith(KEY_PREFIX)
-
-
-def secret_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 async def create_key(
@@ -43,7 +39,7 @@ async def create_key(
     record = ApiKey(
         name=name,
         scopes=sorted({ApiScope(scope).value for scope in scopes}),
-        secret_hash=secret_hash(key),
+        secret_hash=token_hash(key),
         created_by=created_by,
         created_at=now,
     )
@@ -70,7 +66,7 @@ async def revoke_key(session: AsyncSession, *, key_id: uuid.UUID, now: dt.dateti
 
 async def key_for_secret(session: AsyncSession, key: str, *, now: dt.datetime) -> ApiKey | None:
     """The live key this secret is, or None; its last use noted (at most once a minute)."""
-    statement = select(ApiKey).where(col(ApiKey.secret_hash) == secret_hash(key))
+    statement = select(ApiKey).where(col(ApiKey.secret_hash) == token_hash(key))
     record = (await session.execute(statement)).scalar_one_or_none()
     if record is None or record.revoked_at is not None:
         return None

@@ -79,6 +79,7 @@ class Actor:
 
 PUBLIC_FORM = Actor(source=EventSource.api)
 SYSTEM = Actor(source=EventSource.system)  # the scheduler (booking.jobs)
+PATIENT = Actor(source=EventSource.patient)  # through their link or an offer's
 
 
 @dataclass(slots=True)

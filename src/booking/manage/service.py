@@ -9,7 +9,6 @@ how to book again) instead of going dead. Unknown and expired links get the same
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import uuid
 
@@ -18,17 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.appointments import lifecycle
 from booking.appointments import service as appointments
 from booking.appointments.lifecycle import Action
-from booking.appointments.models import Appointment, AppointmentStatus, EventSource
+from booking.appointments.models import Appointment, AppointmentStatus
 from booking.appointments.schemas import MoveRequest, ReasonRequest
 from booking.config import Settings
 from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid, MoveNeedsAVisit
 from booking.manage.models import ManageToken
+from booking.security import token_hash
 
-PATIENT = appointments.Actor(source=EventSource.patient)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+PATIENT = appointments.PATIENT
 
 
 async def mint_manage_token(

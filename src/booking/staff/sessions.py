@@ -9,7 +9,6 @@ ends at whichever comes first: 30 minutes without use, or its absolute deadline
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import secrets
 import uuid
@@ -19,6 +18,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking.security import token_hash
 from booking.staff.models import DeskSession
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
@@ -27,7 +27,7 @@ TOUCH_EVERY = dt.timedelta(minutes=1)
 
 
 def session_id(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return token_hash(token)
 
 
 def is_over(desk_session: DeskSession, now: dt.datetime) -> bool:

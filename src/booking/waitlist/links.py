@@ -3,7 +3,6 @@ relay can write the email; the database keeps only the token's SHA-256."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 from booking.config import Settings
@@ -13,10 +12,6 @@ from booking.security import sign
 def offer_token(offer_id: uuid.UUID | str, settings: Settings) -> str:
     """Unguessable without the secret key; no personal data in it."""
     return sign(settings.secret_key, "offer-link", str(offer_id))
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def offer_url(offer_id: uuid.UUID | str, settings: Settings) -> str:

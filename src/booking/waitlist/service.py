@@ -24,13 +24,14 @@ from sqlmodel import col
 from booking.appointments import service as appointments
 from booking.appointments.errors import OutsideWorkingHours, SlotTaken
 from booking.appointments.lifecycle import Action
-from booking.appointments.models import Appointment, AppointmentStatus, EventSource, PartOfDay
+from booking.appointments.models import Appointment, AppointmentStatus, PartOfDay
 from booking.appointments.reasons import REASONS, ReasonCode
 from booking.appointments.schemas import ConfirmRequest, RescheduleRequest
 from booking.config import Settings
 from booking.jobs.registry import job
+from booking.security import token_hash
 from booking.waitlist.errors import OfferExpired, OfferNotFound, OfferTaken, OfferWithdrawn
-from booking.waitlist.links import offer_token, token_hash
+from booking.waitlist.links import offer_token
 from booking.waitlist.models import Offer, OfferStatus
 
 logger = logging.getLogger("booking.waitlist")
@@ -38,8 +39,7 @@ logger = logging.getLogger("booking.waitlist")
 # How many waitlisted patients one round offers a freed time to.
 OFFERS_PER_ROUND = 3
 NOON = dt.time(12, 0)
-PATIENT = appointments.Actor(source=EventSource.patient)
-SYSTEM = appointments.Actor(source=EventSource.system)
+PATIENT, SYSTEM = appointments.PATIENT, appointments.SYSTEM
 
 
 @dataclass(frozen=True, slots=True)
