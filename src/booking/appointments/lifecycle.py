@@ -232,7 +232,6 @@ WEBHOOK_EVENT_FOR: dict[str, str] = {CREATED: CREATED_WEBHOOK_EVENT} | {
 }
 
 
-
 def allowed_actions(status: str) -> list[Transition]:
     """The actions people may take on an appointment in this status, in the table's order."""
     return [t for t in PEOPLES_TRANSITIONS if status in t.from_statuses]

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, exists, func, insert, literal_column, select
+from sqlalchemy import ColumnElement, Table, exists, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +35,6 @@ from booking.config import Settings
 from booking.jobs.models import desk_digests, visit_reminders
 from booking.jobs.registry import job
 from booking.notifications import service as notifications
-from booking.notifications.models import outbox_messages
 
 logger = logging.getLogger("booking.jobs")
 
@@ -214,9 +213,9 @@ async def send_reminders(session: AsyncSession, now: dt.datetime, settings: Sett
                 },
             )
             if recorded and send:
-                row = notifications.reminder_row(visit, hours=hours, now=now)
-                await session.execute(insert(outbox_messages).values(row))
-                notifications.note_queued(session)
+                notifications.queue_rows(
+                    session, [notifications.reminder_row(visit, hours=hours, now=now)]
+                )
                 sent += 1
                 logger.info("appointment %s: %sh reminder queued", visit["id"], hours)
     return sent
@@ -280,8 +279,6 @@ async def send_digest(session: AsyncSession, now: dt.datetime, settings: Setting
     values = {"digest_date": day, "sent_at": now, "counts": counts}
     if not await insert_once(session, digests, values):
         return 0
-    row = notifications.digest_row(counts, day=day, now=now)
-    await session.execute(insert(outbox_messages).values(row))
-    notifications.note_queued(session)
+    notifications.queue_rows(session, [notifications.digest_row(counts, day=day, now=now)])
     logger.info("desk digest of %s queued", day.isoformat())
     return 1

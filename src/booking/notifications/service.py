@@ -291,10 +291,15 @@ def queue_notifications(
     settings: Settings,
     now: dt.datetime,
 ) -> None:
-    for row in notification_rows(
+    rows = notification_rows(
         appointment=appointment_values(appointment), notice=notice, settings=settings, now=now
-    ):
-        session.add(OutboxMessage(**row))
+    )
+    queue_rows(session, rows)
+
+
+def queue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Outbox rows into this transaction; its commit wakes the relay."""
+    session.add_all([OutboxMessage(**row) for row in rows])
     note_queued(session)
 
 
