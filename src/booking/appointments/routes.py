@@ -41,7 +41,7 @@ from booking.appointments.schemas import (
 from booking.appointments.service import ActionContext, Actor
 from booking.clock import Clock
 from booking.config import Settings
-from booking.db import SessionDep
+from booking.db import ReadsOnly, SessionDep
 from booking.dependencies import (
     NO_STORE_RESPONSES,
     ClockDep,
@@ -308,6 +308,7 @@ DeskActionDep = Annotated[DeskAction, Depends(desk_action)]
 @desk_router.get(
     "/appointments",
     operation_id="listAppointments",
+    dependencies=[ReadsOnly],
     summary="List appointment requests",
     response_model=AppointmentPage,
     responses=problem_responses(401, 422, 500),
@@ -364,6 +365,7 @@ async def list_appointments(
 @desk_router.get(
     "/appointments/{appointment_id}",
     operation_id="getAppointment",
+    dependencies=[ReadsOnly],
     summary="Read one appointment request",
     response_model=AppointmentOut,
     responses={
@@ -399,6 +401,7 @@ async def get_appointment(
 @desk_router.get(
     "/appointments/{appointment_id}/events",
     operation_id="listAppointmentEvents",
+    dependencies=[ReadsOnly],
     summary="The appointment's history",
     responses=problem_responses(401, APPOINTMENT_NOT_FOUND, 422, 500),
 )
