@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, Field
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -51,6 +52,7 @@ from booking.appointments.reasons import ReasonCode
 from booking.appointments.service import REFERENCE_ALPHABET
 from booking.clock import local_midnight
 from booking.errors import FieldError, RequestInvalid
+from booking.values import IsoDate
 
 
 class SortOrder(StrEnum):
@@ -82,6 +84,38 @@ class ListFilters:
         if self.statuses and set(self.statuses) <= set(SCHEDULED_STATUSES):
             return SortOrder.schedule
         return SortOrder.triage
+
+
+class ListQuery(BaseModel):
+    """The desk list's query string (GET /api/v1/appointments): the filters, the order and the
+    page. FastAPI reads it as one model (``Annotated[ListQuery, Query()]``) and documents each
+    field as its own parameter."""
+
+    status: list[AppointmentStatus] | None = None
+    reason_code: list[ReasonCode] | None = None
+    urgent: bool | None = None
+    created_from: IsoDate | None = None
+    created_to: IsoDate | None = None
+    scheduled_from: IsoDate | None = None
+    scheduled_to: IsoDate | None = None
+    provider_id: uuid.UUID | None = None
+    q: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
+    sort: SortOrder | None = None
+    limit: int = Field(25, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=500)
+
+    def filters(self) -> ListFilters:
+        return ListFilters(
+            statuses=self.status or [],
+            reason_codes=self.reason_code or [],
+            urgent=self.urgent,
+            created_from=self.created_from,
+            created_to=self.created_to,
+            scheduled_from=self.scheduled_from,
+            scheduled_to=self.scheduled_to,
+            provider_id=self.provider_id,
+            q=self.q,
+        )
 
 
 @dataclass(frozen=True)

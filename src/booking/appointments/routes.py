@@ -25,9 +25,8 @@ from booking.appointments.lifecycle import (
     Action,
     Transition,
 )
-from booking.appointments.listing import ListFilters, SortOrder
-from booking.appointments.models import Appointment, AppointmentStatus, EventSource
-from booking.appointments.reasons import ReasonCode
+from booking.appointments.listing import ListQuery
+from booking.appointments.models import Appointment, EventSource
 from booking.appointments.rules import BookingRules, rules_context
 from booking.appointments.schemas import (
     AppointmentCreate,
@@ -62,7 +61,6 @@ from booking.idempotency.service import StoredResponse
 from booking.problem_docs import problem_responses
 from booking.security import public_rate_limit
 from booking.staff.dependencies import AppointmentsReader, AppointmentsWriter, Caller
-from booking.values import IsoDate
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,42 +315,18 @@ async def list_appointments(
     _reader: AppointmentsReader,
     session: SessionDep,
     settings: SettingsDep,
-    status: Annotated[list[AppointmentStatus] | None, Query()] = None,
-    reason_code: Annotated[list[ReasonCode] | None, Query()] = None,
-    urgent: bool | None = None,
-    created_from: IsoDate | None = None,
-    created_to: IsoDate | None = None,
-    scheduled_from: IsoDate | None = None,
-    scheduled_to: IsoDate | None = None,
-    provider_id: uuid.UUID | None = None,
-    q: Annotated[
-        str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
-    ] = None,
-    sort: SortOrder | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    query: Annotated[ListQuery, Query()],
 ) -> Response:
     """Filter and page through requests. Dates are days in the practice's time zone, both ends
     included. `q` matches name, email, phone digits or reference. Default order: urgent first,
     then oldest first; by visit time when only confirmed, completed or no-show are asked for.
     Follow `next_cursor` with the same filters to walk the list."""
-    filters = ListFilters(
-        statuses=status or [],
-        reason_codes=reason_code or [],
-        urgent=urgent,
-        created_from=created_from,
-        created_to=created_to,
-        scheduled_from=scheduled_from,
-        scheduled_to=scheduled_to,
-        provider_id=provider_id,
-        q=q,
-    )
     page = await listing.list_appointments(
         session,
-        filters=filters,
-        order=sort,
-        limit=limit,
-        cursor=cursor,
+        filters=query.filters(),
+        order=query.sort,
+        limit=query.limit,
+        cursor=query.cursor,
         timezone=settings.timezone,
     )
     # Rows straight to JSON (the documented AppointmentPage, tests hold them to it): no
