@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from booking import __version__
 from booking.api_docs import install_api_docs
 from booking.apikeys.routes import router as api_keys_router
+from booking.appointments.routes import desk_reads_router as appointments_desk_reads_router
 from booking.appointments.routes import desk_router as appointments_desk_router
 from booking.appointments.routes import public_router as appointments_public_router
 from booking.availability.routes import desk_router as availability_desk_router
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(health_router)
     app.include_router(appointments_public_router)
     app.include_router(staff_router)
+    app.include_router(appointments_desk_reads_router)
     app.include_router(appointments_desk_router)
     app.include_router(providers_router)
     app.include_router(availability_router)

@@ -7,7 +7,7 @@ import functools
 import re
 import unicodedata
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -115,6 +115,18 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _PatientBody(_Input):
+    """A body a patient sends (the form, the link): its errors are worded for the patient."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _errors_in_patient_words(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            return handler(data)
+        except ValidationError as error:
+            raise in_patient_words(error) from None
+
+
 class PatientIn(_Input):
     first_name: PersonName = Field(examples=["Ana"])
     last_name: PersonName = Field(examples=["Ruiz"])
@@ -147,7 +159,7 @@ def _distinct_symptoms(symptoms: list[UrgentSymptom]) -> list[UrgentSymptom]:
     return list(dict.fromkeys(symptoms))
 
 
-class AppointmentCreate(_Input):
+class AppointmentCreate(_PatientBody):
     """A request for an appointment, as the practice's website form posts it."""
 
     model_config = ConfigDict(
@@ -209,23 +221,13 @@ class AppointmentCreate(_Input):
             raise patient_error("Tell us briefly what the visit is about.")
         return value or None
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _errors_in_patient_words(
-        cls, data: Any, handler: ModelWrapValidatorHandler[AppointmentCreate]
-    ) -> AppointmentCreate:
-        try:
-            return handler(data)
-        except ValidationError as error:
-            raise in_patient_words(error) from None
-
 
 PreferredWindows = Annotated[
     list[PreferredWindow], Field(min_length=1, max_length=3), AfterValidator(_distinct_windows)
 ]
 
 
-class MoveRequest(_Input):
+class MoveRequest(_PatientBody):
     """A confirmed patient asks for other days (validated like a new request's windows)."""
 
     model_config = ConfigDict(
@@ -236,16 +238,6 @@ class MoveRequest(_Input):
     )
 
     preferred_windows: PreferredWindows
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _errors_in_patient_words(
-        cls, data: Any, handler: ModelWrapValidatorHandler[MoveRequest]
-    ) -> MoveRequest:
-        try:
-            return handler(data)
-        except ValidationError as error:
-            raise in_patient_words(error) from None
 
 
 class AppointmentCreated(BaseModel):
