@@ -23,7 +23,24 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("booking.access")
 
 
-class RequestContextMiddleware:
+class HttpMiddleware:
+    """The base of this service's pure ASGI middlewares: what is not an HTTP request (the
+    lifespan) goes straight through; a request goes to ``handle``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RequestContextMiddleware(HttpMiddleware):
     """Gives every request an id (the caller's ``X-Request-ID`` when sane) and echoes it back;
     turns an unhandled exception into a 500 problem that names only that id; writes the access
     log line.
@@ -32,13 +49,10 @@ class RequestContextMiddleware:
     the query string or the literal path: searches (``?q=``) and links carry patient data."""
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
@@ -92,7 +106,7 @@ class RequestContextMiddleware:
             current_request_id.reset(request_id_token)
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """413 for a body over the limit, whether or not the client announced its length.
 
     The body is read up to the limit before the app sees it, so an oversized upload is cut off
@@ -100,11 +114,11 @@ class BodyLimitMiddleware:
     """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_body_bytes = max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] in {"GET", "HEAD", "OPTIONS"}:
             await self.app(scope, receive, send)
             return
         announced = dict(scope["headers"]).get(b"content-length")
@@ -156,7 +170,7 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": content})
 
 
-class RetryOnLostConnection:
+class RetryOnLostConnection(HttpMiddleware):
     """Runs a request again, once, when its first database statement found the pooled
     connection dead (the database restarted, a backend was terminated).
 
@@ -166,13 +180,7 @@ class RetryOnLostConnection:
     body, read once, is handed to the second run as it was to the first.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         received: list[Message] = []
         response_started = False
 

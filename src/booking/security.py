@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from booking.config import Settings, parse_rate
 from booking.errors import RetryLater
+from booking.middleware import HttpMiddleware
 
 BASE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -55,20 +56,17 @@ def sign(secret_key: str, purpose: str, value: str) -> str:
     return hmac.new(purpose_key(secret_key, purpose), value.encode(), hashlib.sha256).hexdigest()
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HttpMiddleware):
     """nosniff, Referrer-Policy, a Content-Security-Policy (pages may set their own
     frame-ancestors), HSTS when the service is reached over https, and
     ``Cache-Control: no-store`` where a route asked for it (dependencies.no_store)."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool, docs_policy: str) -> None:
-        self.app = app
+        super().__init__(app)
         self.hsts = hsts
         self.docs_policy = docs_policy
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         is_docs = scope["path"] in {"/docs", "/redoc", "/docs/oauth2-redirect"}
 
         async def send_with_headers(message: Message) -> None:
