@@ -235,12 +235,7 @@ async def add_time_off(provider_id: uuid.UUID, call: AdminCallDep) -> Response:
         # A savepoint: the service's own refusals leave nothing behind either.
         async with call.session.begin_nested():
             await providers.add_time_off(
-                call.session,
-                provider_id=provider_id,
-                start_at=body.start,
-                end_at=body.end,
-                reason=body.reason,
-                now=call.clock.now(),
+                call.session, provider_id=provider_id, request=body, now=call.clock.now()
             )
     except RequestInvalid as error:
         typed = {name: form_text(form, name) for name in form if name != "csrf_token"}
