@@ -62,6 +62,13 @@ LOGIN_CSRF_COOKIE = "booking_login_csrf"
 PAGE_HEADERS = {**NO_FRAMING, "Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 
 
+def desk_page(
+    request: Request, name: str, settings: Settings, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """Every desk page (signed in or not) goes out with PAGE_HEADERS: never cached, never framed."""
+    return render(request, name, settings, status_code=status_code, headers=PAGE_HEADERS, **context)
+
+
 class LoginRequired(Exception):
     """No valid desk session: the handler in main.py sends the browser to the sign-in page."""
 
@@ -107,12 +114,11 @@ class DeskCall:
         return form if csrf_matches(self.desk.session, form_text(form, "csrf_token")) else None
 
     def page(self, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-        return render(
+        return desk_page(
             self.request,
             name,
             self.settings,
             status_code=status_code,
-            headers=PAGE_HEADERS,
             staff=self.desk.staff,
             csrf_token=self.desk.session.csrf_token,
             **context,
@@ -136,15 +142,7 @@ def forbidden(
     text: str = "Go back, reload the page and try again.",
 ) -> HTMLResponse:
     """The 403 page: a form whose CSRF token is not this session's, unless told otherwise."""
-    return render(
-        request,
-        "message.html",
-        settings,
-        status_code=403,
-        headers=PAGE_HEADERS,
-        heading=heading,
-        text=text,
-    )
+    return desk_page(request, "message.html", settings, status_code=403, heading=heading, text=text)
 
 
 # --- signing in and out ----------------------------------------------------------------------
@@ -159,12 +157,11 @@ def login_page(
     status: int = 200,
 ) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
-    response = render(
+    response = desk_page(
         request,
         "desk_login.html",
         settings,
         status_code=status,
-        headers=PAGE_HEADERS,
         staff=None,
         csrf_token=token,
         email=email,
