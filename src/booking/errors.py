@@ -169,10 +169,11 @@ class RequestInvalid(
     title="Your request has invalid fields",
     members=ValidationProblem,
 ):
-    """422 for rules checked by a service (dates, horizon, ...): same shape as schema errors."""
+    """422 for rules checked by a service (dates, horizon, ...): same shape as schema errors.
+    A kind of its own (a weak password, say) subclasses it and may give its own ``detail``."""
 
-    def __init__(self, errors: Sequence[FieldError]) -> None:
-        super().__init__(_count_detail(len(errors)), errors=errors)
+    def __init__(self, errors: Sequence[FieldError], detail: str | None = None) -> None:
+        super().__init__(detail or _count_detail(len(errors)), errors=errors)
         self.field_errors = list(errors)  # for pages that place each message by its field
 
 

@@ -17,10 +17,20 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from booking.appointments.schemas import AppointmentCreate, MoveRequest
 from booking.errors import PROBLEM_MEDIA_TYPE, http_problem
 from booking.problem_docs import PLAIN_PROBLEM, SCHEMA_REF, problem_schemas
+
+
+def body_checked_in_route(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` of an operation whose JSON body the route validates itself (with the
+    day's booking rules as pydantic's context): FastAPI cannot see it, so it is named here and
+    ``build_document`` adds the model's schema to the components."""
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
 
 # Every tag an operation uses, described (a tag missing here fails the document's build).
 TAGS: dict[str, str] = {

@@ -22,64 +22,33 @@ def one_window(date: str, part_of_day: str = "any") -> dict[str, Any]:
     return appointment_request(preferred_windows=[{"date": date, "part_of_day": part_of_day}])
 
 
+def bad_patient(name: str, field: str, value: Any) -> tuple[str, dict[str, Any], set[str]]:
+    """A case where one patient field is wrong: the 422 must name that very field."""
+    return name, appointment_request(**{f"patient__{field}": value}), {f"patient.{field}"}
+
+
 CASES: list[tuple[str, dict[str, Any], set[str]]] = [
-    ("empty first name", appointment_request(patient__first_name="   "), {"patient.first_name"}),
-    ("long last name", appointment_request(patient__last_name="x" * 51), {"patient.last_name"}),
-    (
-        "link as name",
-        appointment_request(
-            patient__first_name="your card was declined - pay at https://evil.example/pay"
-        ),
-        {"patient.first_name"},
+    bad_patient("empty first name", "first_name", "   "),
+    bad_patient("long last name", "last_name", "x" * 51),
+    bad_patient(
+        "link as name", "first_name", "your card was declined - pay at https://evil.example/pay"
     ),
-    (
-        "short link as name",
-        appointment_request(patient__first_name="pay at evil.example"),
-        {"patient.first_name"},
-    ),
-    ("www in name", appointment_request(patient__last_name="www.evil"), {"patient.last_name"}),
-    ("address as name", appointment_request(patient__last_name="ana@evil"), {"patient.last_name"}),
-    (
-        "scheme in name",
-        appointment_request(patient__first_name="https://x"),
-        {"patient.first_name"},
-    ),
-    ("digits in name", appointment_request(patient__first_name="Ana 0800"), {"patient.first_name"}),
-    ("number as name", appointment_request(patient__first_name=42), {"patient.first_name"}),
-    (
-        "control character",
-        appointment_request(patient__first_name=f"{SENTINEL}\x00"),
-        {"patient.first_name"},
-    ),
-    (
-        "bidi override",
-        appointment_request(patient__last_name=f"{SENTINEL}\u202e"),
-        {"patient.last_name"},
-    ),
-    (
-        "line separator",
-        appointment_request(patient__first_name=f"{SENTINEL}\u2028x"),
-        {"patient.first_name"},
-    ),
-    (
-        "lone surrogate",
-        appointment_request(patient__last_name=f"{SENTINEL}\ud800"),
-        {"patient.last_name"},
-    ),
-    ("bad email", appointment_request(patient__email=f"{SENTINEL}@@x"), {"patient.email"}),
-    ("email without domain", appointment_request(patient__email=f"{SENTINEL}@"), {"patient.email"}),
-    ("bad phone", appointment_request(patient__phone="555-01"), {"patient.phone"}),
-    ("letters as phone", appointment_request(patient__phone=SENTINEL), {"patient.phone"}),
-    (
-        "string boolean",
-        appointment_request(patient__is_new_patient="yes"),
-        {"patient.is_new_patient"},
-    ),
-    (
-        "birth in the future",
-        appointment_request(patient__date_of_birth="2030-01-01"),
-        {"patient.date_of_birth"},
-    ),
+    bad_patient("short link as name", "first_name", "pay at evil.example"),
+    bad_patient("www in name", "last_name", "www.evil"),
+    bad_patient("address as name", "last_name", "ana@evil"),
+    bad_patient("scheme in name", "first_name", "https://x"),
+    bad_patient("digits in name", "first_name", "Ana 0800"),
+    bad_patient("number as name", "first_name", 42),
+    bad_patient("control character", "first_name", f"{SENTINEL}\x00"),
+    bad_patient("bidi override", "last_name", f"{SENTINEL}\u202e"),
+    bad_patient("line separator", "first_name", f"{SENTINEL}\u2028x"),
+    bad_patient("lone surrogate", "last_name", f"{SENTINEL}\ud800"),
+    bad_patient("bad email", "email", f"{SENTINEL}@@x"),
+    bad_patient("email without domain", "email", f"{SENTINEL}@"),
+    bad_patient("bad phone", "phone", "555-01"),
+    bad_patient("letters as phone", "phone", SENTINEL),
+    bad_patient("string boolean", "is_new_patient", "yes"),
+    bad_patient("birth in the future", "date_of_birth", "2030-01-01"),
     ("unknown reason", appointment_request(reason_code=SENTINEL), {"reason_code"}),
     ("other without detail", appointment_request(reason_code="other"), {"reason_detail"}),
     (
@@ -118,7 +87,7 @@ CASES: list[tuple[str, dict[str, Any], set[str]]] = [
     ("missing consent", without(appointment_request(), "consent"), {"consent"}),
     ("missing patient", without(appointment_request(), "patient"), {"patient"}),
     ("extra field", appointment_request(status="confirmed"), {"status"}),
-    ("extra patient field", appointment_request(patient__ssn=SENTINEL), {"patient.ssn"}),
+    bad_patient("extra patient field", "ssn", SENTINEL),
     (
         "windows as object",
         appointment_request(preferred_windows={"date": "2026-12-07"}),

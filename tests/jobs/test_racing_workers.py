@@ -26,10 +26,12 @@ from tests.notifications.helpers import outbox
 VISITS = 6
 STALE = 5
 
+# Every test here races over the same due work, the morning's digest included.
+pytestmark = pytest.mark.settings(digest_time="07:30")
 
-async def due_work_of_every_kind(
-    client: httpx.AsyncClient, desk: dict[str, str], clock: FrozenClock
-) -> None:
+
+@pytest.fixture
+async def due_work(client: httpx.AsyncClient, desk: dict[str, str], clock: FrozenClock) -> None:
     """At 08:30 on Monday 7 December: six visits from 09:00 (a 2-hour reminder each), five
     requests whose only preferred day has passed, and the morning's digest."""
     for number in range(VISITS):
@@ -57,16 +59,10 @@ def queued(messages: list[object]) -> collections.Counter[str]:
 EXPECTED = {"reminder": VISITS, "expired": STALE, "digest": 1}
 
 
-@pytest.mark.settings(digest_time="07:30")
+@pytest.mark.usefixtures("due_work")
 async def test_two_schedulers_ticking_at_once_do_each_thing_once(
-    client: httpx.AsyncClient,
-    desk: dict[str, str],
-    clock: FrozenClock,
-    app: FastAPI,
-    settings: Settings,
-    jobs: Jobs,
+    clock: FrozenClock, app: FastAPI, settings: Settings, jobs: Jobs
 ) -> None:
-    await due_work_of_every_kind(client, desk, clock)
     await jobs.deliver()
     schedulers = [
         Scheduler(
@@ -84,16 +80,10 @@ async def test_two_schedulers_ticking_at_once_do_each_thing_once(
     assert len({email["Message-ID"] for email in emails}) == len(emails)
 
 
-@pytest.mark.settings(digest_time="07:30")
+@pytest.mark.usefixtures("due_work")
 async def test_each_job_is_once_even_without_the_lock(
-    client: httpx.AsyncClient,
-    desk: dict[str, str],
-    clock: FrozenClock,
-    app: FastAPI,
-    settings: Settings,
+    clock: FrozenClock, app: FastAPI, settings: Settings
 ) -> None:
-    await due_work_of_every_kind(client, desk, clock)
-
     async def run(name: str) -> int:
         async with app.state.sessionmaker() as session, session.begin():
             return await JOBS[name].run(session, clock.now(), settings)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from booking.providers import service as providers
 from booking.providers.models import DEFAULT_PROVIDER_ID
+from booking.providers.schemas import TimeOffIn
 from tests.helpers import assert_problem, chicago, create_request, error_fields
 
 DAY = "2026-12-07"  # a Monday, inside the horizon of the frozen clock
@@ -212,9 +213,10 @@ async def test_a_confirm_waits_for_a_change_of_hours_in_flight_and_then_reads_it
         await providers.add_time_off(
             session,
             provider_id=DEFAULT_PROVIDER_ID,
-            start_at=dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC),  # 09:00 in Chicago
-            end_at=dt.datetime(2026, 12, 7, 16, 0, tzinfo=dt.UTC),
-            reason=None,
+            request=TimeOffIn(
+                start=dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC),  # 09:00 in Chicago
+                end=dt.datetime(2026, 12, 7, 16, 0, tzinfo=dt.UTC),
+            ),
             now=app.state.clock.now(),
         )
         confirming = asyncio.create_task(

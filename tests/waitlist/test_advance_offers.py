@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from booking.clock import FrozenClock
@@ -21,19 +22,25 @@ async def advance(app: FastAPI) -> int:
         return await advance_offers(session, now=app.state.clock.now(), settings=app.state.settings)
 
 
-async def five_waiting(client: httpx.AsyncClient, clock: FrozenClock) -> list[str]:
+@pytest.fixture
+async def waiting(client: httpx.AsyncClient, desk: dict[str, str], clock: FrozenClock) -> list[str]:
+    """Five patients on the waitlist, a minute apart (their ids, first come first); then a visit
+    is cancelled, and its time offered to the first three."""
     waiting = []
     for n in range(5):
         waiting.append(await waitlisted(client, f"w{n}@example.com"))
         clock.advance(dt.timedelta(minutes=1))
+    await cancelled_visit(client, desk)
     return waiting
 
 
 async def test_unanswered_offers_expire_and_the_next_patients_are_offered(
-    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str], clock: FrozenClock
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    desk: dict[str, str],
+    clock: FrozenClock,
+    waiting: list[str],
 ) -> None:
-    waiting = await five_waiting(client, clock)
-    await cancelled_visit(client, desk)
     first_round = {str(o.appointment_id) for o in await offers(app)}
     assert first_round == set(waiting[:3])
     assert await advance(app) == 0  # nothing is due yet
@@ -56,21 +63,18 @@ async def test_unanswered_offers_expire_and_the_next_patients_are_offered(
     assert on_time.status_code == 200, on_time.text
 
 
+@pytest.mark.usefixtures("waiting")
 async def test_an_offer_ends_when_its_time_starts_and_then_nobody_is_offered_it(
-    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str], clock: FrozenClock
+    app: FastAPI, clock: FrozenClock
 ) -> None:
-    await five_waiting(client, clock)
-    await cancelled_visit(client, desk)
     clock.advance(dt.timedelta(days=30))
     assert await advance(app) == 3
     assert {o.status for o in await offers(app)} == {OfferStatus.expired}
 
 
 async def test_two_workers_at_once_offer_each_patient_once(
-    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str], clock: FrozenClock
+    app: FastAPI, clock: FrozenClock, waiting: list[str]
 ) -> None:
-    waiting = await five_waiting(client, clock)
-    await cancelled_visit(client, desk)
     clock.advance(dt.timedelta(hours=app.state.settings.offer_hours))
 
     done = await asyncio.gather(advance(app), advance(app), advance(app))
@@ -80,14 +84,10 @@ async def test_two_workers_at_once_offer_each_patient_once(
     assert sorted(str(o.appointment_id) for o in second_round) == sorted(waiting[3:])
 
 
-async def test_the_scheduler_runs_it(
-    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str], clock: FrozenClock
-) -> None:
+async def test_the_scheduler_runs_it(app: FastAPI, clock: FrozenClock, waiting: list[str]) -> None:
     """Registered as a job: a worker's tick expires the unanswered offers and offers the next."""
     from booking.jobs.scheduler import Scheduler
 
-    waiting = await five_waiting(client, clock)
-    await cancelled_visit(client, desk)
     clock.advance(dt.timedelta(hours=app.state.settings.offer_hours))
     scheduler = Scheduler(
         sessionmaker=app.state.sessionmaker, settings=app.state.settings, clock=clock

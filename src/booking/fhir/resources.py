@@ -230,27 +230,33 @@ def capability_statement(*, base_url: str, practice_name: str, now: dt.datetime)
                     "(POST /api/v1/auth/token) or an API key with the fhir:read scope.",
                 },
                 "resource": [
-                    _capability(
-                        "Appointment",
-                        read=True,
-                        params=[
-                            ("date", "date", "The visit's day (ge, gt, le, lt, eq; YYYY-MM-DD)"),
-                            ("status", "token", "proposed, booked, fulfilled, noshow, cancelled"),
-                        ],
-                    ),
-                    _capability("Schedule", read=True, params=[]),
-                    _capability(
-                        "Slot",
-                        read=False,
-                        params=[
-                            ("schedule", "reference", "Schedule/{id}: one provider's free times"),
-                            ("start", "date", "The free time's day (ge, gt, le, lt, eq)"),
-                        ],
-                    ),
+                    _capability(kind, read=read, params=params)
+                    for kind, (read, params) in _RESOURCES.items()
                 ],
             }
         ],
     }
+
+
+# Each resource served: whether it is read by id, and its search parameters (name, FHIR type,
+# documentation) besides _count.
+_RESOURCES: dict[str, tuple[bool, list[tuple[str, str, str]]]] = {
+    "Appointment": (
+        True,
+        [
+            ("date", "date", "The visit's day (ge, gt, le, lt, eq; YYYY-MM-DD)"),
+            ("status", "token", "proposed, booked, fulfilled, noshow, cancelled"),
+        ],
+    ),
+    "Schedule": (True, []),
+    "Slot": (
+        False,
+        [
+            ("schedule", "reference", "Schedule/{id}: one provider's free times"),
+            ("start", "date", "The free time's day (ge, gt, le, lt, eq)"),
+        ],
+    ),
+}
 
 
 def _capability(kind: str, *, read: bool, params: Sequence[tuple[str, str, str]]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from booking.idempotency.dependencies import IdempotencyDep
 from booking.manage import service as manage
 from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid
 from booking.manage.schemas import ManageView
+from booking.openapi import body_checked_in_route
 from booking.problem_docs import problem_responses
 
 LINK_INVALID = ManageLinkInvalid("This link has expired; ask the practice for a new one.")
@@ -84,14 +85,7 @@ async def cancel_managed_appointment(
     "/{token}/move-request",
     operation_id="requestMoveOfManagedAppointment",
     summary="Ask to move the visit a patient's link opens to other days",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/MoveRequest"}}
-            },
-        }
-    },
+    openapi_extra=body_checked_in_route(MoveRequest),
     responses=problem_responses(404, 409, 415, 422, 500),
 )
 async def request_move(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -201,47 +202,30 @@ def notification_rows(
     """
     rows: list[dict[str, Any]] = []
     action, source = notice.action, notice.source
-
-    def queue(
-        channel: Channel,
-        event: str,
-        payload: dict[str, Any],
-        target: str = "",
-        recipient: str | None = None,
-    ) -> None:
-        rows.append(
-            outbox_row(
-                appointment_id=appointment["id"],
-                version=appointment["version"],
-                channel=channel,
-                event=event,
-                payload=payload,
-                target=target,
-                recipient=recipient,
-                now=now,
-            )
-        )
-
+    # Every row of the change: the appointment at the version the change left it, queued now.
+    row = functools.partial(
+        outbox_row, appointment_id=appointment["id"], version=appointment["version"], now=now
+    )
     visit = visit_fields(appointment)
     if action in PATIENT_EMAIL_FOR:
         template = PATIENT_EMAIL_FOR[action]
-        queue(
-            Channel.patient_email,
-            template,
-            {
-                **patient_payload(appointment, notice.message_to_patient),
-                **(notice.email_fields or {}),
-            },
-            recipient=(
-                recipient_hash(appointment["email"], settings)
-                if template == "request_received"
-                else None
-            ),
+        payload = {
+            **patient_payload(appointment, notice.message_to_patient),
+            **(notice.email_fields or {}),
+        }
+        recipient = (
+            recipient_hash(appointment["email"], settings)
+            if template == "request_received"
+            else None
+        )
+        rows.append(
+            row(channel=Channel.patient_email, event=template, payload=payload, recipient=recipient)
         )
     desk_email = desk_email_for(action, source)
     if desk_email is not None:
         # Urgency marks the desk's subject line; webhooks keep to ids, status and times.
-        queue(Channel.desk_email, desk_email, {**visit, "urgent": appointment["is_urgent"]})
+        desk_payload = {**visit, "urgent": appointment["is_urgent"]}
+        rows.append(row(channel=Channel.desk_email, event=desk_email, payload=desk_payload))
     for url in settings.webhook_urls:
         event = {
             "id": str(uuid.uuid4()),
@@ -250,7 +234,9 @@ def notification_rows(
             "source": webhook_source(source, by_staff=notice.by_staff),
             "data": visit,
         }
-        queue(Channel.webhook, WEBHOOK_EVENT_FOR[action], event, target=url)
+        rows.append(
+            row(channel=Channel.webhook, event=WEBHOOK_EVENT_FOR[action], payload=event, target=url)
+        )
     return rows
 
 

@@ -11,7 +11,6 @@ from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep, require_json_body
 from booking.errors import NotFound
-from booking.idempotency.dependencies import IdempotencyDep, staff_scope
 from booking.problem_docs import problem_responses
 from booking.providers import service as providers
 from booking.providers.models import TimeOff
@@ -24,6 +23,7 @@ from booking.providers.schemas import (
     WeeklyHoursIn,
     WeeklyRangeOut,
 )
+from booking.staff.admin import AdminChangeDep
 from booking.staff.dependencies import AdminStaff, CurrentStaff
 
 router = APIRouter(prefix="/api/v1", tags=["providers"])
@@ -54,27 +54,17 @@ async def list_providers(_staff: CurrentStaff, session: SessionDep) -> list[Prov
     dependencies=[Depends(require_json_body)],
     responses=problem_responses(401, 403, 415, 422, 500),
 )
-async def add_provider(
-    body: ProviderCreate,
-    admin: AdminStaff,
-    session: SessionDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
-) -> Response:
+async def add_provider(body: ProviderCreate, change: AdminChangeDep) -> Response:
     """Once a practice has two providers, confirming a visit names one (`provider_id`). Send an
     `Idempotency-Key` so that a retry cannot add the provider twice."""
 
     async def produce() -> ProviderOut:
-        provider = await providers.add_provider(session, name=body.name, now=clock.now())
+        provider = await providers.add_provider(
+            change.session, name=body.name, now=change.clock.now()
+        )
         return ProviderOut.model_validate(provider, from_attributes=True)
 
-    return await idempotency.respond_json(
-        session,
-        scope=staff_scope(admin.id),
-        payload=body.model_dump(mode="json"),
-        produce=produce,
-        status_code=201,
-    )
+    return await change.respond(produce, payload=body.model_dump(mode="json"), status_code=201)
 
 
 @router.get(
@@ -130,13 +120,7 @@ async def replace_provider_hours(
     responses=problem_responses(401, 403, PROVIDER_NOT_FOUND, 415, 422, 500),
 )
 async def add_provider_time_off(
-    provider_id: uuid.UUID,
-    body: TimeOffIn,
-    admin: AdminStaff,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
+    provider_id: uuid.UUID, body: TimeOffIn, change: AdminChangeDep, settings: SettingsDep
 ) -> Response:
     """From `start` to `end` (timezone-aware) no visit can be confirmed or moved into this
     provider's diary (409 `outside-working-hours`), and no free time is offered. Visits already
@@ -144,22 +128,11 @@ async def add_provider_time_off(
 
     async def produce() -> TimeOffOut:
         time_off = await providers.add_time_off(
-            session,
-            provider_id=provider_id,
-            start_at=body.start,
-            end_at=body.end,
-            reason=body.reason,
-            now=clock.now(),
+            change.session, provider_id=provider_id, request=body, now=change.clock.now()
         )
         return _time_off_out(time_off, settings)
 
-    return await idempotency.respond_json(
-        session,
-        scope=staff_scope(admin.id),
-        payload=body.model_dump(mode="json"),
-        produce=produce,
-        status_code=201,
-    )
+    return await change.respond(produce, payload=body.model_dump(mode="json"), status_code=201)
 
 
 @router.delete(

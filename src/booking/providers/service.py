@@ -13,6 +13,7 @@ import itertools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,9 @@ from sqlmodel import col
 from booking.config import Settings
 from booking.errors import FieldError, NotFound, RequestInvalid
 from booking.providers.models import Provider, TimeOff, WorkingHours
+
+if TYPE_CHECKING:  # the schemas build on this module's WeeklyRange
+    from booking.providers.schemas import TimeOffIn
 
 
 async def list_providers(session: AsyncSession, *, active_only: bool = False) -> list[Provider]:
@@ -248,21 +252,16 @@ async def replace_weekly_hours(
 
 
 async def add_time_off(
-    session: AsyncSession,
-    *,
-    provider_id: uuid.UUID,
-    start_at: dt.datetime,
-    end_at: dt.datetime,
-    reason: str | None,
-    now: dt.datetime,
+    session: AsyncSession, *, provider_id: uuid.UUID, request: TimeOffIn, now: dt.datetime
 ) -> TimeOff:
-    """Time off blocks new visits; visits already confirmed in it stay (the desk moves them)."""
+    """Time off blocks new visits; visits already confirmed in it stay (the desk moves them).
+    The API and the desk's form both send a validated ``TimeOffIn``."""
     await _lock_for_change(session, provider_id)
     time_off = TimeOff(
         provider_id=provider_id,
-        start_at=start_at.astimezone(dt.UTC),
-        end_at=end_at.astimezone(dt.UTC),
-        reason=reason,
+        start_at=request.start.astimezone(dt.UTC),
+        end_at=request.end.astimezone(dt.UTC),
+        reason=request.reason,
         created_at=now,
     )
     session.add(time_off)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from booking.errors import Conflict, DomainError, FieldError, RetryLater, ValidationProblem
+from booking.errors import Conflict, DomainError, FieldError, RequestInvalid, RetryLater
 
 
 class NotAuthenticated(DomainError, status=401, slug="not-authenticated", title="Sign in first"):
@@ -35,15 +35,9 @@ class StaffEmailTaken(
 ): ...
 
 
-class WeakPassword(
-    DomainError,
-    status=422,
-    slug="weak-password",
-    title="The password is too weak",
-    members=ValidationProblem,
-):
+class WeakPassword(RequestInvalid, slug="weak-password", title="The password is too weak"):
     def __init__(self, detail: str) -> None:
-        super().__init__(detail, errors=[FieldError("password", detail)])
+        super().__init__([FieldError("password", detail)], detail)
 
 
 class CannotDeactivateSelf(

@@ -23,9 +23,10 @@ from booking.dependencies import (
     require_json_body,
 )
 from booking.errors import NotFound
-from booking.idempotency.dependencies import IdempotencyDep, refuse_idempotency_key, staff_scope
+from booking.idempotency.dependencies import refuse_idempotency_key
 from booking.problem_docs import problem_responses
 from booking.staff import service as staff
+from booking.staff.admin import AdminChangeDep
 from booking.staff.dependencies import AdminStaff, CurrentStaff
 from booking.staff.errors import LastActiveAdmin, StaffEmailTaken
 from booking.staff.schemas import AccessToken, SessionsEnded, StaffCreate, StaffOut
@@ -121,33 +122,26 @@ async def list_staff(_admin: AdminStaff, session: SessionDep) -> list[StaffOut]:
     responses=problem_responses(401, 403, StaffEmailTaken(), 415, 422, 500),
 )
 async def create_staff(
-    body: StaffCreate,
-    admin: AdminStaff,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
+    body: StaffCreate, change: AdminChangeDep, settings: SettingsDep
 ) -> Response:
     """A new front-desk clerk or admin; the password needs 12 characters or more. Send an
     `Idempotency-Key` to make a retry safe."""
 
     async def produce() -> StaffOut:
         account = await staff.create_staff(
-            session,
+            change.session,
             email=body.email,
             display_name=body.display_name,
             role=body.role,
             password=body.password,
-            now=clock.now(),
+            now=change.clock.now(),
         )
         return StaffOut.model_validate(account, from_attributes=True)
 
-    return await idempotency.respond_json(
-        session,
-        scope=staff_scope(admin.id),
+    return await change.respond(
+        produce,
         # The password enters the stored fingerprint only through a keyed hash.
         payload={**body.model_dump(mode="json"), "password": _keyed_hash(body.password, settings)},
-        produce=produce,
         status_code=201,
     )
 
@@ -161,25 +155,17 @@ async def create_staff(
         401, 403, STAFF_NOT_FOUND, LastActiveAdmin("Make another account an admin first."), 422, 500
     ),
 )
-async def deactivate_staff(
-    staff_id: uuid.UUID,
-    admin: AdminStaff,
-    session: SessionDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
-) -> Response:
+async def deactivate_staff(staff_id: uuid.UUID, change: AdminChangeDep) -> Response:
     """The account can no longer sign in; its tokens and desk sessions end at once. 409
     `cannot-deactivate-self` for your own account, `last-active-admin` for the last admin."""
 
     async def produce() -> StaffOut:
         account = await staff.deactivate_staff(
-            session, staff_id=staff_id, now=clock.now(), by=admin.id
+            change.session, staff_id=staff_id, now=change.clock.now(), by=change.admin.id
         )
         return StaffOut.model_validate(account, from_attributes=True)
 
-    return await idempotency.respond_json(
-        session, scope=staff_scope(admin.id), payload=None, produce=produce
-    )
+    return await change.respond(produce)
 
 
 @router.post(
@@ -189,20 +175,12 @@ async def deactivate_staff(
     response_model=SessionsEnded,
     responses=problem_responses(401, 403, STAFF_NOT_FOUND, 422, 500),
 )
-async def end_staff_sessions(
-    staff_id: uuid.UUID,
-    admin: AdminStaff,
-    session: SessionDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
-) -> Response:
+async def end_staff_sessions(staff_id: uuid.UUID, change: AdminChangeDep) -> Response:
     """Every desk session of the account ends and its bearer tokens stop working; the account
     stays active and can sign in again. `ended` counts the desk sessions."""
 
     async def produce() -> SessionsEnded:
-        ended = await staff.end_sessions(session, staff_id=staff_id, now=clock.now())
+        ended = await staff.end_sessions(change.session, staff_id=staff_id, now=change.clock.now())
         return SessionsEnded(ended=ended)
 
-    return await idempotency.respond_json(
-        session, scope=staff_scope(admin.id), payload=None, produce=produce
-    )
+    return await change.respond(produce)

@@ -305,15 +305,28 @@ async def _tell_the_others(
     )
     system = appointments.ActionContext(actor=SYSTEM, settings=ctx.settings, now=ctx.now)
     for other in others:
-        other.status = OfferStatus.taken
-        other.decided_at = ctx.now
-        await appointments.record(
-            session,
-            system,
-            other.appointment_id,
-            "offer_gone",
-            appointments.Change(details={"offer_id": str(other.id), "outcome": "taken"}),
-        )
+        await _close_offer(session, system, other, OfferStatus.taken, event="offer_gone")
+
+
+async def _close_offer(
+    session: AsyncSession,
+    ctx: appointments.ActionContext,
+    offer: Offer,
+    outcome: OfferStatus,
+    *,
+    event: str,
+) -> None:
+    """An open offer that nobody will accept any more: decided now, and told in the waiting
+    patient's history (``event``, with the offer and how it ended)."""
+    offer.status = outcome
+    offer.decided_at = ctx.now
+    await appointments.record(
+        session,
+        ctx,
+        offer.appointment_id,
+        event,
+        appointments.Change(details={"offer_id": str(offer.id), "outcome": outcome.value}),
+    )
 
 
 # --- the timed part: called by the scheduler -------------------------------------------------
@@ -378,15 +391,7 @@ async def _advance_time(
     for offer in offers:
         if offer.status != OfferStatus.open or offer.expires_at > ctx.now:
             continue
-        offer.status = OfferStatus.expired
-        offer.decided_at = ctx.now
-        await appointments.record(
-            session,
-            ctx,
-            offer.appointment_id,
-            "offer_expired",
-            appointments.Change(details={"offer_id": str(offer.id), "outcome": "expired"}),
-        )
+        await _close_offer(session, ctx, offer, OfferStatus.expired, event="offer_expired")
         expired += 1
     if not expired or any(o.status in (OfferStatus.open, OfferStatus.accepted) for o in offers):
         return expired

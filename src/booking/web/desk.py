@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -62,6 +62,13 @@ LOGIN_CSRF_COOKIE = "booking_login_csrf"
 PAGE_HEADERS = {**NO_FRAMING, "Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 
 
+def desk_page(
+    request: Request, name: str, settings: Settings, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """Every desk page (signed in or not) goes out with PAGE_HEADERS: never cached, never framed."""
+    return render(request, name, settings, status_code=status_code, headers=PAGE_HEADERS, **context)
+
+
 class LoginRequired(Exception):
     """No valid desk session: the handler in main.py sends the browser to the sign-in page."""
 
@@ -107,12 +114,11 @@ class DeskCall:
         return form if csrf_matches(self.desk.session, form_text(form, "csrf_token")) else None
 
     def page(self, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-        return render(
+        return desk_page(
             self.request,
             name,
             self.settings,
             status_code=status_code,
-            headers=PAGE_HEADERS,
             staff=self.desk.staff,
             csrf_token=self.desk.session.csrf_token,
             **context,
@@ -128,6 +134,26 @@ async def desk_call(
 DeskCallDep = Annotated[DeskCall, Depends(desk_call)]
 
 
+@dataclass(frozen=True)
+class FormState:
+    """How a desk page with forms is shown: after a refusal, its status, the messages by form
+    or field and what the clerk typed (kept); after a change, the notice."""
+
+    status_code: int = 200
+    errors: dict[str, str] = field(default_factory=dict)
+    typed: dict[str, str] = field(default_factory=dict)
+    notice: str | None = None
+
+    def context(self) -> dict[str, Any]:
+        """The page's values: fields never typed, and fields without a message, read as empty."""
+        return {
+            "status_code": self.status_code,
+            "errors": defaultdict(str, self.errors),
+            "typed": defaultdict(str, self.typed),
+            "notice": self.notice,
+        }
+
+
 def forbidden(
     request: Request,
     settings: Settings,
@@ -136,15 +162,7 @@ def forbidden(
     text: str = "Go back, reload the page and try again.",
 ) -> HTMLResponse:
     """The 403 page: a form whose CSRF token is not this session's, unless told otherwise."""
-    return render(
-        request,
-        "message.html",
-        settings,
-        status_code=403,
-        headers=PAGE_HEADERS,
-        heading=heading,
-        text=text,
-    )
+    return desk_page(request, "message.html", settings, status_code=403, heading=heading, text=text)
 
 
 # --- signing in and out ----------------------------------------------------------------------
@@ -159,12 +177,11 @@ def login_page(
     status: int = 200,
 ) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
-    response = render(
+    response = desk_page(
         request,
         "desk_login.html",
         settings,
         status_code=status,
-        headers=PAGE_HEADERS,
         staff=None,
         csrf_token=token,
         email=email,
@@ -379,13 +396,7 @@ def desk_forms(appointment: Appointment, now: dt.datetime) -> list[DeskForm]:
 
 
 async def detail_page(
-    call: DeskCall,
-    appointment_id: uuid.UUID,
-    *,
-    status_code: int = 200,
-    errors: dict[str, str] | None = None,
-    typed: dict[str, str] | None = None,
-    notice: str | None = None,
+    call: DeskCall, appointment_id: uuid.UUID, state: FormState = FormState()
 ) -> HTMLResponse:
     session = call.session
     appointment = await appointments.get_appointment(session, appointment_id)
@@ -399,7 +410,7 @@ async def detail_page(
     offered = [transition for form in forms for transition in form.actions]
     # A refusal from a form no longer on the page (the status moved on, or its time has not
     # come) is said at the top of the page.
-    errors = dict(errors or {})
+    errors = dict(state.errors)
     for name in set(errors) - {form.name for form in forms} - {"page"}:
         errors["page"] = errors.pop(name)
     active = await providers.list_providers(session, active_only=True)
@@ -417,7 +428,6 @@ async def detail_page(
     )
     return call.page(
         "desk_detail.html",
-        status_code=status_code,
         item=item,
         events=events,
         actors=staff_names,
@@ -433,17 +443,14 @@ async def detail_page(
         suggestions=suggestions,
         default_duration=item.duration_minutes
         or REASONS[ReasonCode(appointment.reason_code)].default_duration_minutes,
-        # What the clerk typed is kept; fields never typed read as empty.
-        errors=defaultdict(str, errors),
-        typed=defaultdict(str, typed or {}),
-        notice=notice,
+        **replace(state, errors=errors).context(),
     )
 
 
 @router.get("/appointments/{appointment_id}")
 async def detail(appointment_id: uuid.UUID, call: DeskCallDep) -> HTMLResponse:
     done = BY_SLUG.get(call.request.query_params.get("done", ""))
-    return await detail_page(call, appointment_id, notice=done.notice if done else None)
+    return await detail_page(call, appointment_id, FormState(notice=done.notice if done else None))
 
 
 def form_text(form: FormData | dict[str, str], name: str) -> str:
@@ -511,13 +518,8 @@ async def act(appointment_id: uuid.UUID, slug: str, call: DeskCallDep) -> Respon
     except DomainError as error:
         typed = {name: form_text(form, name) for name in form if name != "csrf_token"}
         typed["action"] = transition.desk_form
-        return await detail_page(
-            call,
-            appointment_id,
-            status_code=error.status,
-            errors={transition.desk_form: _explain(error)},
-            typed=typed,
-        )
+        errors = {transition.desk_form: _explain(error)}
+        return await detail_page(call, appointment_id, FormState(error.status, errors, typed))
     return RedirectResponse(
         f"/desk/appointments/{appointment_id}?done={slug}", status_code=303, headers=PAGE_HEADERS
     )

@@ -25,7 +25,14 @@ from booking.errors import (
 from booking.providers import service as providers
 from booking.providers.schemas import WEEKDAYS, TimeOffIn, WeeklyHoursIn
 from booking.staff.models import StaffRole
-from booking.web.desk import PAGE_HEADERS, DeskCall, DeskCallDep, forbidden, form_text
+from booking.web.desk import (
+    PAGE_HEADERS,
+    DeskCall,
+    DeskCallDep,
+    FormState,
+    forbidden,
+    form_text,
+)
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
@@ -151,13 +158,7 @@ def _when(start_at: dt.datetime, end_at: dt.datetime, zone: dt.tzinfo) -> str:
 
 
 async def hours_page(
-    call: DeskCall,
-    provider_id: uuid.UUID,
-    *,
-    status_code: int = 200,
-    errors: dict[str, str] | None = None,
-    typed: dict[str, str] | None = None,
-    notice: str | None = None,
+    call: DeskCall, provider_id: uuid.UUID, state: FormState = FormState()
 ) -> HTMLResponse:
     provider = await providers.get_provider(call.session, provider_id)
     hours = await providers.get_hours(
@@ -169,7 +170,6 @@ async def hours_page(
     }
     return call.page(
         "desk_hours.html",
-        status_code=status_code,
         provider=provider,
         uses_practice_hours=hours.uses_practice_hours,
         days=[(f"day_{weekday.value}", DAY_NAMES[n]) for n, weekday in enumerate(WEEKDAYS)],
@@ -178,9 +178,7 @@ async def hours_page(
             {"id": off.id, "when": _when(off.start_at, off.end_at, zone), "reason": off.reason}
             for off in hours.time_off
         ],
-        errors=defaultdict(str, errors or {}),
-        typed=defaultdict(str, typed or {}),
-        notice=notice,
+        **state.context(),
     )
 
 
@@ -192,7 +190,7 @@ async def provider_list(call: AdminCallDep) -> HTMLResponse:
 @router.get("/providers/{provider_id}/hours")
 async def show_hours(provider_id: uuid.UUID, call: AdminCallDep) -> HTMLResponse:
     done = call.request.query_params.get("done", "")
-    return await hours_page(call, provider_id, notice=NOTICES.get(done))
+    return await hours_page(call, provider_id, FormState(notice=NOTICES.get(done)))
 
 
 def _done(provider_id: uuid.UUID, what: str) -> RedirectResponse:
@@ -212,13 +210,8 @@ async def replace_hours(provider_id: uuid.UUID, call: AdminCallDep) -> Response:
         body = validated(WeeklyHoursIn, {"weekly": weekly})
     except RequestInvalid as error:
         typed = {name: form_text(form, name) for name in form if name.startswith("day_")}
-        return await hours_page(
-            call,
-            provider_id,
-            status_code=error.status,
-            errors=_weekly_errors(error.field_errors, days),
-            typed=typed,
-        )
+        errors = _weekly_errors(error.field_errors, days)
+        return await hours_page(call, provider_id, FormState(error.status, errors, typed))
     await providers.replace_weekly_hours(
         call.session, provider_id=provider_id, ranges=[r.as_range() for r in body.weekly]
     )
@@ -235,18 +228,12 @@ async def add_time_off(provider_id: uuid.UUID, call: AdminCallDep) -> Response:
         # A savepoint: the service's own refusals leave nothing behind either.
         async with call.session.begin_nested():
             await providers.add_time_off(
-                call.session,
-                provider_id=provider_id,
-                start_at=body.start,
-                end_at=body.end,
-                reason=body.reason,
-                now=call.clock.now(),
+                call.session, provider_id=provider_id, request=body, now=call.clock.now()
             )
     except RequestInvalid as error:
         typed = {name: form_text(form, name) for name in form if name != "csrf_token"}
-        return await hours_page(
-            call, provider_id, status_code=error.status, errors=_messages(error), typed=typed
-        )
+        state = FormState(error.status, _messages(error), typed)
+        return await hours_page(call, provider_id, state)
     return _done(provider_id, "added")
 
 

@@ -4,19 +4,16 @@ cannot accept. The unguessable token in the path is what a cross-site form canno
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import HTMLResponse
 
-from booking.config import Settings
-from booking.db import SessionDep
-from booking.dependencies import ClockDep, SettingsDep
 from booking.errors import Conflict
 from booking.waitlist import service as waitlist
 from booking.waitlist.errors import OfferNotFound
 from booking.waitlist.models import Offer
 from booking.waitlist.schemas import OfferView
-from booking.web.manage import HEADERS, link_not_working
-from booking.web.pages import local_time, render
+from booking.web.links import LinkCall, LinkCallDep
+from booking.web.pages import local_time
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,71 +26,56 @@ GONE = {
 
 
 def _page(
-    request: Request,
-    settings: Settings,
+    call: LinkCall,
     offer: Offer,
-    token: str,
     view: OfferView,
     *,
     notice: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    when = local_time(settings)
-    return render(
-        request,
+    when = local_time(call.settings)
+    return call.page(
         "offer.html",
-        settings,
         status_code=status_code,
-        headers=HEADERS,
         view=view,
-        token=token,
         when=when(offer.start_at),
-        ends=f"{offer.end_at.astimezone(settings.timezone):%H:%M}",
+        ends=f"{offer.end_at.astimezone(call.settings.timezone):%H:%M}",
         expires=when(min(offer.expires_at, offer.start_at)),
         gone=None if view.can_accept else GONE.get(view.status),
         notice=notice,
     )
 
 
-def _invalid(request: Request, settings: Settings, error: OfferNotFound) -> HTMLResponse:
-    return link_not_working(request, settings, error, "This link does not work")
+def _invalid(call: LinkCall, error: OfferNotFound) -> HTMLResponse:
+    return call.not_working(error, "This link does not work")
 
 
 @router.get("/offer/{token}")
-async def offer_page(
-    token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> HTMLResponse:
+async def offer_page(call: LinkCallDep) -> HTMLResponse:
     try:
-        offer = await waitlist.offer_for_token(session, token=token)
+        offer = await waitlist.offer_for_token(call.session, token=call.token)
     except OfferNotFound as error:
-        return _invalid(request, settings, error)
-    applies = await waitlist.applies(session, offer)
-    view = OfferView.of(offer, settings, now=clock.now(), applies=applies)
-    return _page(request, settings, offer, token, view)
+        return _invalid(call, error)
+    applies = await waitlist.applies(call.session, offer)
+    view = OfferView.of(offer, call.settings, now=call.clock.now(), applies=applies)
+    return _page(call, offer, view)
 
 
 @router.post("/offer/{token}/accept")
-async def accept_on_page(
-    token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> HTMLResponse:
-    now = clock.now()
+async def accept_on_page(call: LinkCallDep) -> HTMLResponse:
+    session, settings, now = call.session, call.settings, call.clock.now()
     try:
-        await waitlist.accept_offer(session, token=token, settings=settings, now=now)
+        await waitlist.accept_offer(session, token=call.token, settings=settings, now=now)
     except OfferNotFound as error:
-        return _invalid(request, settings, error)
+        return _invalid(call, error)
     except Conflict as error:
         # Taken, expired, withdrawn, or the time is no longer free: nothing changed.
         await session.rollback()
-        offer = await waitlist.offer_for_token(session, token=token)
+        offer = await waitlist.offer_for_token(session, token=call.token)
         view = OfferView.of(offer, settings, now=now).model_copy(update={"can_accept": False})
-        return _page(request, settings, offer, token, view, notice=error.detail, status_code=409)
-    offer = await waitlist.offer_for_token(session, token=token)
+        return _page(call, offer, view, notice=error.detail, status_code=409)
+    offer = await waitlist.offer_for_token(session, token=call.token)
     view = OfferView.of(offer, settings, now=now)
     return _page(
-        request,
-        settings,
-        offer,
-        token,
-        view,
-        notice="This time is yours. We have emailed you the confirmation.",
+        call, offer, view, notice="This time is yours. We have emailed you the confirmation."
     )
