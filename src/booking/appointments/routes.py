@@ -58,6 +58,7 @@ from booking.idempotency.dependencies import (
 )
 from booking.idempotency.errors import IdempotencyKeyInUse
 from booking.idempotency.service import StoredResponse
+from booking.openapi import body_checked_in_route
 from booking.problem_docs import problem_responses
 from booking.security import public_rate_limit
 from booking.staff.dependencies import AppointmentsReader, AppointmentsWriter, Caller
@@ -115,15 +116,8 @@ async def list_reason_codes() -> list[ReasonCodeOut]:
     response_model=AppointmentCreated,
     operation_id="createAppointment",
     # The body is validated in the route, with today's booking rules as pydantic's context;
-    # main.custom_openapi adds AppointmentCreate's schema to the document's components.
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/AppointmentCreate"}}
-            },
-        }
-    },
+    # openapi.build_document adds AppointmentCreate's schema to the document's components.
+    openapi_extra=body_checked_in_route(AppointmentCreate),
     summary="Request an appointment",
     tags=["appointments"],
     responses={

@@ -19,18 +19,19 @@ from booking.appointments.lifecycle import AppointmentStatus
 from booking.appointments.schemas import VISIT_MINUTES
 from booking.availability import service as availability
 from booking.availability.schemas import AvailabilityOut, ScheduleOut, SuggestionsOut
-from booking.db import SessionDep
+from booking.db import ReadsOnly, SessionDep
 from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
 from booking.problem_docs import problem_responses
 from booking.staff.dependencies import AppointmentsReader
 from booking.values import IsoDate
 
-router = APIRouter(prefix="/api/v1", tags=["availability"])
+# Reads only: their statements run without a transaction (db.reads_only).
+router = APIRouter(prefix="/api/v1", tags=["availability"], dependencies=[ReadsOnly])
 # The schedule names patients: never kept by a browser or a proxy.
 desk_router = APIRouter(
     prefix="/api/v1",
     tags=["availability"],
-    dependencies=[Depends(no_store)],
+    dependencies=[Depends(no_store), ReadsOnly],
     responses=NO_STORE_RESPONSES,
 )
 

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from booking.appointments import service as appointments
 from booking.config import Settings
-from booking.db import SessionDep
+from booking.db import ReadsOnly, SessionDep
 from booking.dependencies import ClockDep, SettingsDep, no_store
 from booking.errors import FHIR_BASE_PATH, FieldError, RequestInvalid
 from booking.fhir import resources
@@ -43,10 +43,11 @@ def _only(*names: str) -> Any:
     return Depends(check)
 
 
+# The FHIR API only reads: its statements run without a transaction (db.reads_only).
 router = APIRouter(
     prefix=FHIR_BASE_PATH,
     tags=["fhir"],
-    dependencies=[Depends(no_store)],
+    dependencies=[Depends(no_store), ReadsOnly],
     default_response_class=FhirResponse,
 )
 

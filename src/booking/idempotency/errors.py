@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from booking.errors import Conflict, DomainError, FieldError, ValidationProblem
+from booking.errors import Conflict, FieldError, RequestInvalid
 
 
 class IdempotencyKeyInUse(
@@ -14,13 +14,11 @@ class IdempotencyKeyInUse(
 
 
 class IdempotencyKeyReused(
-    DomainError,
-    status=422,
+    RequestInvalid,
     slug="idempotency-key-reused",
     title="This Idempotency-Key was used for a different request",
-    members=ValidationProblem,
 ):
     def __init__(self, detail: str) -> None:
         # A 422 always lists the fields at fault: here, the header.
         field = FieldError("header.Idempotency-Key", "was used with a different request")
-        super().__init__(detail, errors=[field])
+        super().__init__([field], detail)
