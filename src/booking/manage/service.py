@@ -53,6 +53,12 @@ def is_open(appointment: Appointment, now: dt.datetime) -> bool:
     return lifecycle.is_open(appointment.status, appointment.end_at, now)
 
 
+def is_movable(appointment: Appointment) -> bool:
+    """Only a confirmed visit can be asked to move (its time stays booked meanwhile); whether
+    it is still to come is is_open's to say."""
+    return appointment.status == AppointmentStatus.confirmed
+
+
 async def appointment_for_token(
     session: AsyncSession, *, token: str, now: dt.datetime
 ) -> Appointment:
@@ -111,7 +117,7 @@ async def request_move(
     (kept in the history), and the desk sees "asks to move" until it moves the visit. The
     visit stays booked meanwhile. Anything but an upcoming confirmed visit is a 409."""
     appointment = await appointment_for_token(session, token=token, now=now)
-    if appointment.status != AppointmentStatus.confirmed or not is_open(appointment, now):
+    if not (is_movable(appointment) and is_open(appointment, now)):
         raise MoveNeedsAVisit(
             "Only a confirmed visit that has not happened yet can be moved. Call the practice "
             f"at {settings.practice_phone}."

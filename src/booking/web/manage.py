@@ -44,7 +44,7 @@ def _page(
         when=local_time(call.settings)(appointment.start_at) if appointment.start_at else None,
         confirm_cancel=confirm_cancel,
         notice=notice,
-        can_move=can_cancel and appointment.status == "confirmed",
+        can_move=can_cancel and manage.is_movable(appointment),
         values=defaultdict(str, move_values or {}),
         errors=move_errors or {},
     )
