@@ -18,8 +18,8 @@ from booking.dependencies import (
     parse_json_body,
     require_json_body,
 )
-from booking.idempotency.dependencies import IdempotencyDep
 from booking.manage import service as manage
+from booking.manage.dependencies import LinkChangeDep
 from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid
 from booking.manage.schemas import ManageView
 from booking.openapi import body_checked_in_route
@@ -60,25 +60,18 @@ async def get_managed_appointment(
         500,
     ),
 )
-async def cancel_managed_appointment(
-    token: Token,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
-) -> Response:
+async def cancel_managed_appointment(token: Token, change: LinkChangeDep) -> Response:
     """The patient cancels their own request or visit; the desk is emailed and sees it in the
     history. An ended appointment is a 409. With an `Idempotency-Key`, a retry gets the first
     answer (the cancellation) rather than the 409."""
 
     async def produce() -> ManageView:
         appointment = await manage.cancel_by_patient(
-            session, token=token, settings=settings, now=clock.now()
+            change.session, token=token, settings=change.settings, now=change.clock.now()
         )
-        return ManageView.of(appointment, settings, can_cancel=False)
+        return ManageView.of(appointment, change.settings, can_cancel=False)
 
-    # Keys of the patient's link; the fingerprint holds the path, so the link's token.
-    return await idempotency.respond_json(session, scope="manage", payload=None, produce=produce)
+    return await change.respond(produce, scope="manage")
 
 
 @router.post(
@@ -88,21 +81,14 @@ async def cancel_managed_appointment(
     openapi_extra=body_checked_in_route(MoveRequest),
     responses=problem_responses(404, 409, 415, 422, 500),
 )
-async def request_move(
-    token: Token,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
-) -> Response:
+async def request_move(token: Token, request: Request, change: LinkChangeDep) -> Response:
     """A confirmed patient asks for other days: `preferred_windows` as in a new request (1 to 3
     open days from today to the horizon, no duplicates). The visit stays booked; the desk sees
     "asks to move" and the days asked for, and the history records it. 409 `not-confirmed`
     for a request that is not an upcoming confirmed visit. With an `Idempotency-Key`, a retry
     gets the first answer."""
     await require_json_body(request)
-    now = clock.now()
+    session, settings, now = change.session, change.settings, change.clock.now()
     await manage.appointment_for_token(session, token=token, now=now)  # an unknown link: 404
     rules = rules_context(BookingRules.from_settings(settings, now))
     command = parse_json_body(await request.body(), MoveRequest, rules)
@@ -113,6 +99,4 @@ async def request_move(
         )
         return ManageView.of(appointment, settings, can_cancel=manage.is_open(appointment, now))
 
-    return await idempotency.respond_json(
-        session, scope="manage", payload=command.model_dump(mode="json"), produce=produce
-    )
+    return await change.respond(produce, scope="manage", payload=command.model_dump(mode="json"))

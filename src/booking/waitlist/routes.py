@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep, emailed_link_router, emailed_token
-from booking.idempotency.dependencies import IdempotencyDep
+from booking.manage.dependencies import LinkChangeDep
 from booking.manage.schemas import ManageView
 from booking.problem_docs import problem_responses
 from booking.waitlist import service as waitlist
@@ -41,13 +41,7 @@ async def get_offer(
     summary="Accept the earlier time an offer holds",
     responses=problem_responses(404, 409, 422, 500),
 )
-async def accept_offer(
-    token: Token,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    idempotency: IdempotencyDep,
-) -> Response:
+async def accept_offer(token: Token, change: LinkChangeDep) -> Response:
     """The first patient to accept gets the time: their request is confirmed, or their visit
     moved to it, with every booking rule (409 `slot-taken`, `outside-working-hours`). Later
     accepts get 409 `offer-taken`; an offer past its time 409 `offer-expired`; one that no
@@ -56,9 +50,8 @@ async def accept_offer(
 
     async def produce() -> ManageView:
         appointment = await waitlist.accept_offer(
-            session, token=token, settings=settings, now=clock.now()
+            change.session, token=token, settings=change.settings, now=change.clock.now()
         )
-        return ManageView.of(appointment, settings, can_cancel=True)
+        return ManageView.of(appointment, change.settings, can_cancel=True)
 
-    # Keys of the offer's link; the fingerprint holds the path, so the offer's token.
-    return await idempotency.respond_json(session, scope="offer", payload=None, produce=produce)
+    return await change.respond(produce, scope="offer")
