@@ -75,6 +75,15 @@ class Appointment(SQLModel, table=True):
         Index("ix_appointments_schedule", "status", "start_at", "id"),
         Index("ix_appointments_provider_time", "provider_id", "start_at"),
         Index("ix_appointments_created", "created_at", "id"),
+        # The unfiltered triage list's urgent segment: urgent requests are few, and walking
+        # ix_appointments_created would pass over every other request to find them.
+        Index(
+            "ix_appointments_urgent_created",
+            "created_at",
+            "id",
+            postgresql_where=text("is_urgent"),
+            sqlite_where=text("is_urgent = 1"),
+        ),
         # The scheduler's expiry scans (booking.jobs): waiting requests by age and by their
         # last preferred day; partial, so they hold the open requests only.
         Index(
