@@ -51,6 +51,17 @@ def _one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({_quoted(values)})", name=f"{column}_known")
 
 
+def _partial_index(name: str, *columns: str, where: str | tuple[str, str]) -> Index:
+    """An index of the rows ``where`` holds, on both databases; ``where`` may be a pair
+    (PostgreSQL's, SQLite's) where SQLite's planner needs the condition spelled as the queries
+    spell it (a boolean compared to 1)."""
+    postgresql, sqlite = (where, where) if isinstance(where, str) else where
+    return Index(name, *columns, postgresql_where=text(postgresql), sqlite_where=text(sqlite))
+
+
+_WAITING = "status = 'requested'"
+
+
 class Appointment(SQLModel, table=True):
     """A patient's request, and once confirmed, the visit.
 
@@ -77,35 +88,19 @@ class Appointment(SQLModel, table=True):
         Index("ix_appointments_created", "created_at", "id"),
         # The unfiltered triage list's urgent segment: urgent requests are few, and walking
         # ix_appointments_created would pass over every other request to find them.
-        Index(
+        _partial_index(
             "ix_appointments_urgent_created",
             "created_at",
             "id",
-            postgresql_where=text("is_urgent"),
-            sqlite_where=text("is_urgent = 1"),
+            where=("is_urgent", "is_urgent = 1"),
         ),
         # The scheduler's expiry scans (booking.jobs): waiting requests by age and by their
         # last preferred day; partial, so they hold the open requests only.
-        Index(
-            "ix_appointments_waiting_since",
-            "created_at",
-            postgresql_where=text("status = 'requested'"),
-            sqlite_where=text("status = 'requested'"),
-        ),
-        Index(
-            "ix_appointments_waiting_until",
-            "last_preferred_date",
-            postgresql_where=text("status = 'requested'"),
-            sqlite_where=text("status = 'requested'"),
-        ),
+        _partial_index("ix_appointments_waiting_since", "created_at", where=_WAITING),
+        _partial_index("ix_appointments_waiting_until", "last_preferred_date", where=_WAITING),
         # The desk's digest: requests expired since the last one (an expired request is
         # never changed again, so updated_at is when it expired).
-        Index(
-            "ix_appointments_expired_since",
-            "updated_at",
-            postgresql_where=text("status = 'expired'"),
-            sqlite_where=text("status = 'expired'"),
-        ),
+        _partial_index("ix_appointments_expired_since", "updated_at", where="status = 'expired'"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
