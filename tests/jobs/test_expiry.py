@@ -106,6 +106,25 @@ async def test_a_request_expires_once_every_preferred_day_has_passed_in_practice
     assert await status_of(client, desk, two_days) == "expired"
 
 
+async def test_a_request_due_by_age_and_by_its_passed_day_expires_once(
+    client: httpx.AsyncClient, desk: dict[str, str], clock: FrozenClock, jobs: Jobs
+) -> None:
+    waiting = await create_request(
+        client, preferred_windows=[{"date": "2026-12-07", "part_of_day": "any"}]
+    )
+    await jobs.deliver()
+
+    # Both scans of one tick find it due: the age scan expires it, the passed-days scan must
+    # then find it no longer waiting.
+    clock.advance(dt.timedelta(days=30))
+    [email] = await jobs.tick()
+    assert email["To"] == PATIENT
+    assert await status_of(client, desk, waiting) == "expired"
+    events = (await client.get(f"/api/v1/appointments/{waiting}/events", headers=desk)).json()
+    assert [event["action"] for event in events].count("expired") == 1
+    assert "14 days" in events[-1]["reason"]
+
+
 @pytest.mark.settings(request_expiry_days=0)
 async def test_no_expiry_by_age_when_it_is_off(
     client: httpx.AsyncClient, desk: dict[str, str], clock: FrozenClock, jobs: Jobs

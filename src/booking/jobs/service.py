@@ -20,7 +20,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.appointments import service as appointments
-from booking.appointments.errors import InvalidTransition
 from booking.appointments.lifecycle import (
     SCHEDULED_STATUSES,
     TRANSITIONS,
@@ -101,14 +100,12 @@ async def expire_requests(session: AsyncSession, now: dt.datetime, settings: Set
     expired = 0
     for scan, reason in expiry_scans(now, settings):
         due = scan.limit(BATCH).with_for_update(skip_locked=True)
+        # Rows locked for this transaction and still `requested`: a request the age scan
+        # expired is no longer waiting when the passed-days scan runs, so each one moves once.
         for appointment_id in list((await session.execute(due)).scalars()):
-            try:
-                async with session.begin_nested():
-                    await appointments.perform(
-                        session, ctx, Action.expire, appointment_id, ReasonRequest(reason=reason)
-                    )
-            except InvalidTransition:
-                continue  # expired by the scan before this one
+            await appointments.perform(
+                session, ctx, Action.expire, appointment_id, ReasonRequest(reason=reason)
+            )
             expired += 1
             logger.info("appointment %s expired", appointment_id)
     return expired
