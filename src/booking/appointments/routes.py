@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from booking.apikeys.models import ApiScope
 from booking.appointments import listing
 from booking.appointments import service as appointments
 from booking.appointments.errors import APPOINTMENT_NOT_FOUND
@@ -61,7 +62,12 @@ from booking.idempotency.service import StoredResponse
 from booking.openapi import body_checked_in_route
 from booking.problem_docs import problem_responses
 from booking.security import public_rate_limit
-from booking.staff.dependencies import AppointmentsReader, AppointmentsWriter, Caller
+from booking.staff.dependencies import (
+    AppointmentsReader,
+    AppointmentsWriter,
+    Caller,
+    scope_missing,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +230,16 @@ ETAG_HEADER = {
 }
 ACTION_RESPONSES = {
     200: {"headers": {**NO_STORE_RESPONSES[200]["headers"], "ETag": ETAG_HEADER}},
-    **problem_responses(401, APPOINTMENT_NOT_FOUND, 409, 412, 415, 422, 500),
+    **problem_responses(
+        401,
+        scope_missing(ApiScope.appointments_write),
+        APPOINTMENT_NOT_FOUND,
+        409,
+        412,
+        415,
+        422,
+        500,
+    ),
 }
 
 
@@ -309,7 +324,7 @@ DeskActionDep = Annotated[DeskAction, Depends(desk_action)]
     operation_id="listAppointments",
     summary="List appointment requests",
     response_model=AppointmentPage,
-    responses=problem_responses(401, 422, 500),
+    responses=problem_responses(401, scope_missing(ApiScope.appointments_read), 422, 500),
 )
 async def list_appointments(
     _reader: AppointmentsReader,
@@ -352,7 +367,9 @@ async def list_appointments(
             "description": "Not modified (If-None-Match matched).",
             "headers": {"ETag": ETAG_HEADER},
         },
-        **problem_responses(401, APPOINTMENT_NOT_FOUND, 422, 500),
+        **problem_responses(
+            401, scope_missing(ApiScope.appointments_read), APPOINTMENT_NOT_FOUND, 422, 500
+        ),
     },
 )
 async def get_appointment(
@@ -375,7 +392,9 @@ async def get_appointment(
     "/appointments/{appointment_id}/events",
     operation_id="listAppointmentEvents",
     summary="The appointment's history",
-    responses=problem_responses(401, APPOINTMENT_NOT_FOUND, 422, 500),
+    responses=problem_responses(
+        401, scope_missing(ApiScope.appointments_read), APPOINTMENT_NOT_FOUND, 422, 500
+    ),
 )
 async def list_appointment_events(
     appointment_id: uuid.UUID, _reader: AppointmentsReader, session: SessionDep

@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
+from booking.apikeys.models import ApiScope
 from booking.appointments.errors import APPOINTMENT_NOT_FOUND, InvalidTransition
 from booking.appointments.lifecycle import AppointmentStatus
 from booking.appointments.schemas import VISIT_MINUTES
@@ -22,7 +23,7 @@ from booking.availability.schemas import AvailabilityOut, ScheduleOut, Suggestio
 from booking.db import ReadsOnly, SessionDep
 from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
 from booking.problem_docs import problem_responses
-from booking.staff.dependencies import AppointmentsReader
+from booking.staff.dependencies import AppointmentsReader, scope_missing
 from booking.values import IsoDate
 
 # Reads only: their statements run without a transaction (db.reads_only).
@@ -45,7 +46,7 @@ def _json(body: dict[str, Any]) -> Response:
     operation_id="listFreeSlots",
     summary="Free times in the providers' diaries",
     response_model=AvailabilityOut,
-    responses=problem_responses(401, 422, 500),
+    responses=problem_responses(401, scope_missing(ApiScope.appointments_read), 422, 500),
 )
 async def list_free_slots(
     _reader: AppointmentsReader,
@@ -94,6 +95,7 @@ async def list_free_slots(
     response_model=SuggestionsOut,
     responses=problem_responses(
         401,
+        scope_missing(ApiScope.appointments_read),
         APPOINTMENT_NOT_FOUND,
         InvalidTransition(current_status=AppointmentStatus.cancelled, action="booked"),
         422,
@@ -131,7 +133,7 @@ async def suggest_slots(
     operation_id="getSchedule",
     summary="The visits of one to seven days",
     response_model=ScheduleOut,
-    responses=problem_responses(401, 422, 500),
+    responses=problem_responses(401, scope_missing(ApiScope.appointments_read), 422, 500),
 )
 async def get_schedule(
     _reader: AppointmentsReader,

@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from booking.apikeys.models import ApiScope
 from booking.appointments import service as appointments
 from booking.config import Settings
 from booking.db import ReadsOnly, SessionDep
@@ -23,7 +24,7 @@ from booking.fhir import resources
 from booking.fhir import service as fhir
 from booking.fhir.schemas import FhirResponse, fhir_responses
 from booking.providers import service as providers
-from booking.staff.dependencies import FhirReader
+from booking.staff.dependencies import FhirReader, scope_missing
 
 MAX_COUNT = 100
 
@@ -42,6 +43,9 @@ def _only(*names: str) -> Any:
 
     return Depends(check)
 
+
+# An API key without fhir:read: every FHIR operation may answer it.
+NO_FHIR_SCOPE = scope_missing(ApiScope.fhir_read)
 
 # The FHIR API only reads: its statements run without a transaction (db.reads_only).
 router = APIRouter(
@@ -88,7 +92,7 @@ def _searchset(
     "/metadata",
     operation_id="fhirCapabilities",
     summary="FHIR: what this server supports (CapabilityStatement)",
-    responses=fhir_responses(200, 401, 500),
+    responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 500),
 )
 async def capabilities(_reader: FhirReader, settings: SettingsDep, clock: ClockDep) -> Response:
     """The CapabilityStatement: read and search of Appointment, Schedule and Slot, JSON."""
@@ -103,7 +107,7 @@ async def capabilities(_reader: FhirReader, settings: SettingsDep, clock: ClockD
     "/Appointment/{appointment_id}",
     operation_id="fhirReadAppointment",
     summary="FHIR: one appointment",
-    responses=fhir_responses(200, 401, 404, 422, 500),
+    responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 404, 422, 500),
 )
 async def read_appointment(
     appointment_id: uuid.UUID, _reader: FhirReader, session: SessionDep, settings: SettingsDep
@@ -121,7 +125,7 @@ async def read_appointment(
     "/Appointment",
     operation_id="fhirSearchAppointments",
     summary="FHIR: search appointments",
-    responses=fhir_responses(200, 401, 422, 500),
+    responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 422, 500),
     dependencies=[_only("date", "status", "cursor")],
 )
 async def search_appointments(
@@ -164,7 +168,7 @@ async def search_appointments(
     "/Schedule",
     operation_id="fhirSearchSchedules",
     summary="FHIR: the providers' schedules",
-    responses=fhir_responses(200, 401, 422, 500),
+    responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 422, 500),
     dependencies=[_only()],
 )
 async def search_schedules(
@@ -180,7 +184,7 @@ async def search_schedules(
     "/Schedule/{provider_id}",
     operation_id="fhirReadSchedule",
     summary="FHIR: one provider's schedule",
-    responses=fhir_responses(200, 401, 404, 422, 500),
+    responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 404, 422, 500),
 )
 async def read_schedule(
     provider_id: uuid.UUID, _reader: FhirReader, session: SessionDep
@@ -194,7 +198,7 @@ async def read_schedule(
     "/Slot",
     operation_id="fhirSearchSlots",
     summary="FHIR: free slots",
-    responses=fhir_responses(200, 401, 422, 500),
+    responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 422, 500),
     dependencies=[_only("schedule", "start", "cursor")],
 )
 async def search_slots(

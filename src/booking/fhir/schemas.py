@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from booking.errors import FHIR_MEDIA_TYPE, operation_outcome
+from booking.errors import FHIR_MEDIA_TYPE, DomainError, operation_outcome
 from booking.problem_docs import example_problem
 
 
@@ -48,17 +48,17 @@ _OUTCOME_SCHEMA: dict[str, Any] = {
 }
 
 
-def fhir_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` entry of a FHIR route."""
+def fhir_responses(*declared_items: int | DomainError) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry of a FHIR route: a status (with the usual example for it), or
+    an error the operation answers with (its status, itself as the example)."""
     declared: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
+    for item in declared_items:
+        status = item.status if isinstance(item, DomainError) else item
         if status < 400:
             content = {"schema": _RESOURCE_SCHEMA}
         else:
-            content = {
-                "schema": _OUTCOME_SCHEMA,
-                "example": operation_outcome(example_problem(status)),
-            }
+            problem = item.payload() if isinstance(item, DomainError) else example_problem(status)
+            content = {"schema": _OUTCOME_SCHEMA, "example": operation_outcome(problem)}
         declared[status] = {
             "description": HTTPStatus(status).phrase,
             "content": {FHIR_MEDIA_TYPE: content},

@@ -87,6 +87,12 @@ class Caller:
         return staff_scope(self.staff.id) if self.staff else f"apikey:{self.api_key_id}"
 
 
+def scope_missing(scope: ApiScope) -> MissingScope:
+    """The 403 for an API key without ``scope``; also the example in the OpenAPI document of
+    the operations that need it."""
+    return MissingScope(f"This needs an API key with the scope {scope.value}.")
+
+
 def caller_with(scope: ApiScope) -> Any:
     """``Annotated[Caller, caller_with(scope)]``: a signed-in staff member, or an API key
     holding ``scope`` (403 naming it otherwise). Keys are checked on every request, so a
@@ -103,7 +109,7 @@ def caller_with(scope: ApiScope) -> Any:
             if key is None:
                 raise InvalidToken("This API key is not valid, or it was revoked.")
             if scope.value not in key.scopes:
-                raise MissingScope(f"This needs an API key with the scope {scope.value}.")
+                raise scope_missing(scope)
             return Caller(api_key=key)
         return Caller(staff=await current_staff(token, session, settings, clock))
 
