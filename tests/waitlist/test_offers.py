@@ -211,6 +211,29 @@ async def test_an_offer_to_a_patient_whose_request_ended_is_withdrawn(
     assert assert_problem(refused, 409)["type"].endswith("/offer-withdrawn")
 
 
+async def test_a_patient_who_left_the_waitlist_is_not_told_the_time_is_gone(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str]
+) -> None:
+    first = await waitlisted(client, "first@example.com")
+    left = await waitlisted(client, "left@example.com")
+    await cancelled_visit(client, desk, "09:00")
+    declined = await client.post(
+        f"/api/v1/appointments/{left}/decline", json={"reason": "x"}, headers=desk
+    )
+    assert declined.status_code == 200, declined.text
+    told_before = [m.event for m in await outbox_events(app, left)]
+
+    accepted = await client.post(f"/api/v1/offers/{await token_for(app, first)}/accept")
+    assert accepted.status_code == 200, accepted.text
+
+    assert [m.event for m in await outbox_events(app, left)] == told_before
+    history = (await client.get(f"/api/v1/appointments/{left}/events", headers=desk)).json()
+    assert history[-1]["action"] == "declined"
+    assert (await client.get(f"/api/v1/offers/{await token_for(app, left)}")).json()[
+        "status"
+    ] == "withdrawn"
+
+
 async def test_a_time_the_desk_gave_away_meanwhile_is_taken(
     client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str]
 ) -> None:

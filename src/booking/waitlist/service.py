@@ -317,9 +317,15 @@ async def _close_offer(
     event: str,
 ) -> None:
     """An open offer that nobody will accept any more: decided now, and told in the waiting
-    patient's history (``event``, with the offer and how it ended)."""
-    offer.status = outcome
+    patient's history (``event``, with the offer and how it ended). An offer whose patient's
+    request ended meanwhile, or whose visit moved, is only withdrawn: that patient left the
+    waitlist, and a "the time is gone" email would tell them about an appointment they no
+    longer have."""
     offer.decided_at = ctx.now
+    if not await applies(session, offer):
+        offer.status = OfferStatus.withdrawn
+        return
+    offer.status = outcome
     await appointments.record(
         session,
         ctx,
