@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
+from sqlmodel import col, select
 
+from booking.appointments.models import Appointment
 from tests.factories import OPEN_DAY
 from tests.helpers import (
     assert_problem,
@@ -131,3 +136,30 @@ async def test_the_patient_asks_on_their_page(
     assert "The practice has your new days" in asked.text
     detail = (await client.get(f"/api/v1/appointments/{appointment_id}", headers=desk)).json()
     assert detail["preferred_windows"] == [{"date": "2026-12-09", "part_of_day": "morning"}]
+
+
+@pytest.mark.postgres_only
+async def test_a_move_request_racing_a_cancel_is_refused_once_the_cancel_is_in(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str]
+) -> None:
+    appointment_id, token = await confirmed_with_link(client, app, desk)
+    async with app.state.sessionmaker() as other:
+        # Another transaction holds the row and cancels the visit while the patient asks.
+        locked = select(Appointment).where(col(Appointment.id) == uuid.UUID(appointment_id))
+        visit = (await other.execute(locked.with_for_update())).scalar_one()
+        asking = asyncio.create_task(
+            client.post(
+                f"/api/v1/manage/{token}/move-request", json={"preferred_windows": NEW_DAYS}
+            )
+        )
+        await asyncio.sleep(0.3)  # the request reaches the lock and waits on it
+        assert not asking.done()
+        visit.status = "cancelled"
+        visit.start_at = visit.end_at = visit.provider_id = None
+        await other.commit()
+
+    assert_problem(await asking, 409)
+    history = (
+        await client.get(f"/api/v1/appointments/{appointment_id}/events", headers=desk)
+    ).json()
+    assert "move_requested" not in [event["action"] for event in history]

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -408,13 +408,28 @@ async def perform(
 
 
 async def record(
-    session: AsyncSession, ctx: ActionContext, appointment_id: uuid.UUID, event: str, change: Change
+    session: AsyncSession,
+    ctx: ActionContext,
+    appointment_id: uuid.UUID,
+    event: str,
+    change: Change,
+    *,
+    allowed: Callable[[Appointment], None] | None = None,
+    fields: Mapping[str, Any] | None = None,
 ) -> Appointment:
     """A change that keeps the status (``lifecycle.RECORDED``: an offer, a move request): the row
-    locked, the version bumped, the event and its notifications written, like ``perform``."""
+    locked, the version bumped, the event and its notifications written, like ``perform``.
+
+    ``allowed`` checks the locked row (raising a domain error to refuse), so that the rule is
+    read as it stands, not as it stood before a concurrent change; ``fields`` are set on the
+    row with the version, in the one UPDATE."""
     if event not in RECORDED:
         raise ValueError(f"{event} is not a recorded event")
     appointment = await _locked(session, appointment_id)
+    if allowed is not None:
+        allowed(appointment)
+    for name, value in (fields or {}).items():
+        setattr(appointment, name, value)
     appointment.version += 1
     appointment.updated_at = ctx.now
     _record(session, appointment, event, AppointmentStatus(appointment.status), ctx, change)

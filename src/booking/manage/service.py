@@ -117,22 +117,32 @@ async def request_move(
     (kept in the history), and the desk sees "asks to move" until it moves the visit. The
     visit stays booked meanwhile. Anything but an upcoming confirmed visit is a 409."""
     appointment = await appointment_for_token(session, token=token, now=now)
-    if not (is_movable(appointment) and is_open(appointment, now)):
-        raise MoveNeedsAVisit(
-            "Only a confirmed visit that has not happened yet can be moved. Call the practice "
-            f"at {settings.practice_phone}."
-        )
+
+    def still_movable(locked: Appointment) -> None:
+        if not (is_movable(locked) and is_open(locked, now)):
+            raise MoveNeedsAVisit(
+                "Only a confirmed visit that has not happened yet can be moved. Call the "
+                f"practice at {settings.practice_phone}."
+            )
+
     windows = [window.model_dump(mode="json") for window in request.preferred_windows]
     context = appointments.ActionContext(actor=PATIENT, settings=settings, now=now)
     change = appointments.Change(
         details={"preferred_windows": windows, "previous_windows": appointment.preferred_windows}
     )
+    # Checked on the locked row: a desk cancel at the same moment wins, and this is a 409.
     appointment = await appointments.record(
-        session, context, appointment.id, "move_requested", change
+        session,
+        context,
+        appointment.id,
+        "move_requested",
+        change,
+        allowed=still_movable,
+        fields={
+            "preferred_windows": windows,
+            # Kept true to the windows (the expiry job reads it for requests only).
+            "last_preferred_date": max(window.date for window in request.preferred_windows),
+            "move_requested_at": now,
+        },
     )
-    appointment.preferred_windows = windows
-    # Kept true to the windows (the expiry job reads it for requests only).
-    appointment.last_preferred_date = max(window.date for window in request.preferred_windows)
-    appointment.move_requested_at = now
-    await session.flush()
     return appointment
