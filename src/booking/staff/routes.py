@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import uuid
 from typing import Annotated
 
@@ -12,7 +10,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.responses import Response
 
-from booking.config import Settings
 from booking.db import SessionDep
 from booking.dependencies import (
     NO_STORE_RESPONSES,
@@ -25,6 +22,7 @@ from booking.dependencies import (
 from booking.errors import NotFound
 from booking.idempotency.dependencies import refuse_idempotency_key
 from booking.problem_docs import problem_responses
+from booking.security import sign
 from booking.staff import service as staff
 from booking.staff.admin import AdminChangeDep
 from booking.staff.dependencies import AdminStaff, CurrentStaff
@@ -42,10 +40,6 @@ async def get_sign_in_throttle(request: Request) -> SignInThrottle:
 
 
 STAFF_NOT_FOUND = NotFound("No staff account with this id.")
-
-
-def _keyed_hash(secret: str, settings: Settings) -> str:
-    return hmac.new(settings.secret_key.encode(), secret.encode(), hashlib.sha256).hexdigest()
 
 
 @router.post(
@@ -141,7 +135,10 @@ async def create_staff(
     return await change.respond(
         produce,
         # The password enters the stored fingerprint only through a keyed hash.
-        payload={**body.model_dump(mode="json"), "password": _keyed_hash(body.password, settings)},
+        payload={
+            **body.model_dump(mode="json"),
+            "password": sign(settings.secret_key, "idempotency-fingerprint", body.password),
+        },
         status_code=201,
     )
 
