@@ -20,12 +20,12 @@ from booking.dependencies import (
 )
 from booking.manage import service as manage
 from booking.manage.dependencies import LinkChangeDep
-from booking.manage.errors import ManagedAppointmentClosed, ManageLinkInvalid
+from booking.manage.errors import ManagedAppointmentClosed
 from booking.manage.schemas import ManageView
 from booking.openapi import body_checked_in_route
 from booking.problem_docs import problem_responses
 
-LINK_INVALID = ManageLinkInvalid("This link has expired; ask the practice for a new one.")
+LINK_INVALID = manage.LINK_INVALID
 
 router = emailed_link_router("/api/v1/manage")
 

@@ -59,10 +59,14 @@ def is_movable(appointment: Appointment) -> bool:
     return appointment.status == AppointmentStatus.confirmed
 
 
+# What an unknown, expired or overlong link answers (also the OpenAPI document's example).
+LINK_INVALID = ManageLinkInvalid("The link has expired. Call the practice for help.")
+
+
 async def appointment_for_token(
     session: AsyncSession, *, token: str, now: dt.datetime
 ) -> Appointment:
-    invalid = ManageLinkInvalid("The link has expired. Call the practice for help.")
+    invalid = ManageLinkInvalid(LINK_INVALID.detail)
     if len(token) > 100:
         raise invalid
     record = await session.get(ManageToken, token_hash(token))
