@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from booking.clock import FrozenClock
 from booking.waitlist.models import OfferStatus
 from booking.waitlist.service import advance_offers
-from tests.helpers import assert_problem
+from tests.factories import OPEN_DAY
+from tests.helpers import assert_problem, chicago, confirm, create_request
 from tests.waitlist.helpers import cancelled_visit, offers, token_for, waitlisted
 
 
@@ -61,6 +62,22 @@ async def test_unanswered_offers_expire_and_the_next_patients_are_offered(
 
     on_time = await client.post(f"/api/v1/offers/{await token_for(app, waiting[4])}/accept")
     assert on_time.status_code == 200, on_time.text
+
+
+async def test_a_time_the_desk_booked_meanwhile_is_not_offered_again(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    desk: dict[str, str],
+    clock: FrozenClock,
+    waiting: list[str],
+) -> None:
+    walk_in = await create_request(client, patient__email="walk-in@example.com")
+    booked = await confirm(client, desk, walk_in, start=chicago(OPEN_DAY, "09:00"))
+    assert booked.status_code == 200, booked.text
+
+    clock.advance(dt.timedelta(hours=app.state.settings.offer_hours))
+    assert await advance(app) == 3  # the first round expires; no second round
+    assert {str(o.appointment_id) for o in await offers(app)} == set(waiting[:3])
 
 
 @pytest.mark.usefixtures("waiting")

@@ -114,8 +114,13 @@ async def offer_freed_time(
     session: AsyncSession, ctx: appointments.ActionContext, freed: FreedTime, round_: int
 ) -> int:
     """One round of offers of a freed time, each recorded in its patient's history and emailed.
-    Returns how many were sent."""
+    Returns how many were sent: none once the time has come, or once the desk has booked it
+    (a later round runs hours after the cancel)."""
     if freed.start_at <= ctx.now:
+        return 0
+    if await appointments.confirmed_visits(
+        session, [freed.provider_id], freed.start_at, freed.end_at
+    ):
         return 0
     expires_at = min(ctx.now + dt.timedelta(hours=ctx.settings.offer_hours), freed.start_at)
     sent = 0
