@@ -86,3 +86,21 @@ async def test_the_hosted_form_has_the_checkbox_and_stores_it(
     assert plain.status_code == 200, plain.text
     stored = {a.email: a.earlier_if_possible for a in await stored_appointments(app)}
     assert stored == {"ana.ruiz@example.com": True, "other@example.com": False}
+
+
+async def test_the_desk_copy_is_not_stale_after_the_patient_turns_it_on(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str]
+) -> None:
+    appointment_id = await create_request(client)
+    token = await manage_token(app, appointment_id)
+    read = await client.get(f"/api/v1/appointments/{appointment_id}", headers=desk)
+
+    turned_on = await client.post(f"/manage/{token}/earlier", data={"earlier_if_possible": "true"})
+    assert turned_on.status_code == 200
+
+    again = await client.get(
+        f"/api/v1/appointments/{appointment_id}",
+        headers={**desk, "If-None-Match": read.headers["ETag"]},
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["earlier_if_possible"] is True

@@ -97,14 +97,18 @@ async def set_earlier_if_possible(
     session: AsyncSession, *, token: str, wanted: bool, settings: Settings, now: dt.datetime
 ) -> Appointment:
     """The patient joins or leaves the waitlist for an earlier time (an open request only).
-    Not a change of the appointment's state: no version, no email; offers already sent stand."""
+    No email, and offers already sent stand; but the version moves, as the desk's copy of the
+    appointment (its ETag) shows the flag."""
     appointment = await appointment_for_token(session, token=token, now=now)
     if not is_open(appointment, now):
         raise ManagedAppointmentClosed(
             "This appointment has ended and can no longer be changed online. Call the "
             f"practice at {settings.practice_phone}."
         )
-    appointment.earlier_if_possible = wanted
+    if appointment.earlier_if_possible != wanted:
+        appointment.earlier_if_possible = wanted
+        appointment.version += 1
+        appointment.updated_at = now
     await session.flush()
     return appointment
 
