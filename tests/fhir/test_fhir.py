@@ -187,6 +187,26 @@ async def test_schedules_are_the_providers(client: httpx.AsyncClient, desk: dict
     assert one == schedules[0]
 
 
+async def test_more_schedules_than_count_are_paged(
+    client: httpx.AsyncClient, desk: dict[str, str], admin: dict[str, str]
+) -> None:
+    for name in ("Dr. Two", "Dr. Three"):
+        added = await client.post("/api/v1/providers", json={"name": name}, headers=admin)
+        assert added.status_code == 201, added.text
+    every = [s["id"] for s in entries(await read(client, desk, "/Schedule"))]
+    assert len(every) == 3
+
+    seen: list[str] = []
+    page = await read(client, desk, "/Schedule", _count=2)
+    while True:
+        seen += [schedule["id"] for schedule in entries(page)]
+        url = next_link(page)
+        if url is None:
+            break
+        page = await read(client, desk, "/Schedule?" + url.split("?", 1)[1])
+    assert seen == every
+
+
 async def test_slots_are_the_free_times_around_the_booked_visits(
     client: httpx.AsyncClient, desk: dict[str, str]
 ) -> None:

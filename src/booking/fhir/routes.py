@@ -7,7 +7,7 @@ OperationOutcomes (``booking.errors`` renders them for these paths).
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 import orjson
@@ -86,6 +86,23 @@ def _searchset(
     self_url = _search_url(base, kind, [*params, ("cursor", cursor)] if cursor else params)
     next_url = _search_url(base, kind, [*params, ("cursor", next_cursor)]) if next_cursor else None
     return _fhir(resources.searchset(found, base_url=base, self_url=self_url, next_url=next_url))
+
+
+T = TypeVar("T")
+
+
+def _offset_page(
+    items: list[T], count: int, seen: int | None
+) -> tuple[list[T], str | None, str | None]:
+    """A page of a short list computed whole (schedules, slots): the items after the ``seen``
+    ones, with the cursor that led here and the next one (None on the last page)."""
+    skipped = seen or 0
+    after = skipped + count
+    return (
+        items[skipped:after],
+        str(skipped) if skipped else None,
+        str(after) if after < len(items) else None,
+    )
 
 
 @router.get(
@@ -169,15 +186,22 @@ async def search_appointments(
     operation_id="fhirSearchSchedules",
     summary="FHIR: the providers' schedules",
     responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 422, 500),
-    dependencies=[_only()],
+    dependencies=[_only("cursor")],
 )
 async def search_schedules(
-    _reader: FhirReader, session: SessionDep, settings: SettingsDep, count: Count = MAX_COUNT
+    _reader: FhirReader,
+    session: SessionDep,
+    settings: SettingsDep,
+    count: Count = MAX_COUNT,
+    cursor: Annotated[
+        int | None, Query(ge=1, description="From the `next` link: schedules already seen.")
+    ] = None,
 ) -> Response:
-    """One Schedule per provider; its id is the provider's id (`provider_id` in the JSON API)."""
-    found = await providers.list_providers(session)
-    schedules = [resources.schedule(p.id, p.name, active=p.is_active) for p in found[:count]]
-    return _searchset("Schedule", schedules, settings, [], count, None, None)
+    """One Schedule per provider; its id is the provider's id (`provider_id` in the JSON API).
+    Follow the `next` link when there are more providers than `_count`."""
+    found, this, following = _offset_page(await providers.list_providers(session), count, cursor)
+    schedules = [resources.schedule(p.id, p.name, active=p.is_active) for p in found]
+    return _searchset("Schedule", schedules, settings, [], count, this, following)
 
 
 @router.get(
@@ -227,17 +251,8 @@ async def search_slots(
         settings=settings,
         now=clock.now(),
     )
-    skipped = cursor or 0
-    found = [resources.slot(one, settings.timezone) for one in free[skipped : skipped + count]]
+    page, this, following = _offset_page(free, count, cursor)
+    found = [resources.slot(one, settings.timezone) for one in page]
     params = [("schedule", schedule)] if schedule else []
     params += [("start", value) for value in start or []]
-    seen = skipped + count
-    return _searchset(
-        "Slot",
-        found,
-        settings,
-        params,
-        count,
-        str(skipped) if skipped else None,
-        str(seen) if seen < len(free) else None,
-    )
+    return _searchset("Slot", found, settings, params, count, this, following)
