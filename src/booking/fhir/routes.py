@@ -132,7 +132,7 @@ async def read_appointment(
     """The appointment with its patient contained, the reason as a coded `reasonCode`, the
     preferred days as `requestedPeriod`; `meta.versionId` is the JSON API's version (ETag)."""
     found = await appointments.get_appointment(session, appointment_id)
-    names = await fhir.provider_names(session)
+    names = await fhir.provider_names(session, [found.provider_id])
     return _fhir(
         resources.appointment(fhir.row_of(found), zone=settings.timezone, provider_names=names)
     )
@@ -171,7 +171,7 @@ async def search_appointments(
         cursor=cursor,
         settings=settings,
     )
-    names = await fhir.provider_names(session)
+    names = await fhir.provider_names(session, (row.provider_id for row in page.items))
     found = [
         resources.appointment(row._mapping, zone=settings.timezone, provider_names=names)
         for row in page.items

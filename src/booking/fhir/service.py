@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from booking.appointments import listing
 from booking.appointments.lifecycle import STATUSES, AppointmentStatus
@@ -18,6 +19,7 @@ from booking.availability.service import Slot
 from booking.config import Settings
 from booking.errors import FieldError, RequestInvalid
 from booking.providers import service as providers
+from booking.providers.models import Provider
 
 # FHIR's Appointment.status codes (http://hl7.org/fhir/R4/valueset-appointmentstatus).
 FHIR_APPOINTMENT_STATUSES = frozenset(
@@ -114,8 +116,16 @@ async def search_appointments(
     )
 
 
-async def provider_names(session: AsyncSession) -> dict[uuid.UUID, str]:
-    return {provider.id: provider.name for provider in await providers.list_providers(session)}
+async def provider_names(
+    session: AsyncSession, provider_ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, str]:
+    """The names of the providers these appointments name: one query for a page, none when no
+    appointment on it has a provider yet (requests)."""
+    wanted = {provider_id for provider_id in provider_ids if provider_id is not None}
+    if not wanted:
+        return {}
+    statement = select(col(Provider.id), col(Provider.name)).where(col(Provider.id).in_(wanted))
+    return {row.id: row.name for row in await session.execute(statement)}
 
 
 # Without a start range, a Slot search looks a week ahead.
