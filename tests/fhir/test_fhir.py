@@ -122,6 +122,7 @@ async def test_a_confirmed_visit_reads_as_booked_with_its_time_and_provider(
     assert resource["minutesDuration"] == 45
     performer = resource["participant"][1]
     assert performer["actor"]["identifier"]["value"] == str(DEFAULT_PROVIDER_ID)
+    assert performer["actor"]["display"] == "Practice"  # the provider's name, looked up
     assert performer["type"][0]["coding"][0]["code"] == "PPRF"
     assert resource["meta"]["versionId"] == "2"  # the JSON API's version after one change
 
