@@ -180,7 +180,7 @@ async def suggestions(
     else:
         raise InvalidTransition(current_status=status, action="booked")
 
-    windows = _windows(appointment.preferred_windows)
+    windows = preferred_windows(appointment.preferred_windows)
     zone = settings.timezone
     slots = await free_slots(
         session,
@@ -195,7 +195,7 @@ async def suggestions(
     for slot in slots:
         local = slot.start_at.astimezone(zone)
         for index, (day, part) in enumerate(windows):
-            if local.date() == day and _in_part(local.time(), part):
+            if local.date() == day and in_part_of_day(local.time(), part):
                 in_window[index].append(slot)
     picked = _spread([_one_per_start(found) for found in in_window], limit)
     if picked:
@@ -216,14 +216,16 @@ async def suggestions(
     return [Suggestion(slot, None) for slot in _one_per_start(later)[:limit]]
 
 
-def _windows(stored: Any) -> list[tuple[dt.date, PartOfDay]]:
+def preferred_windows(stored: Any) -> list[tuple[dt.date, PartOfDay]]:
+    """A request's preferred windows as stored (JSON): (practice-local day, part of the day)."""
     return [
         (dt.date.fromisoformat(window["date"]), PartOfDay(window["part_of_day"]))
         for window in stored or []
     ]
 
 
-def _in_part(local: dt.time, part: PartOfDay) -> bool:
+def in_part_of_day(local: dt.time, part: PartOfDay) -> bool:
+    """Whether a practice-local time of day is in the part: mornings end at noon."""
     if part == PartOfDay.morning:
         return local < NOON
     if part == PartOfDay.afternoon:

@@ -24,9 +24,10 @@ from sqlmodel import col
 from booking.appointments import service as appointments
 from booking.appointments.errors import OutsideWorkingHours, SlotTaken
 from booking.appointments.lifecycle import Action
-from booking.appointments.models import Appointment, AppointmentStatus, PartOfDay
+from booking.appointments.models import Appointment, AppointmentStatus
 from booking.appointments.reasons import REASONS, ReasonCode
 from booking.appointments.schemas import ConfirmRequest, RescheduleRequest
+from booking.availability import service as availability
 from booking.config import Settings
 from booking.jobs.registry import job
 from booking.security import token_hash
@@ -38,7 +39,6 @@ logger = logging.getLogger("booking.waitlist")
 
 # How many waitlisted patients one round offers a freed time to.
 OFFERS_PER_ROUND = 3
-NOON = dt.time(12, 0)
 PATIENT, SYSTEM = appointments.PATIENT, appointments.SYSTEM
 
 
@@ -72,13 +72,10 @@ def fits(appointment: Appointment, freed: FreedTime, settings: Settings) -> bool
             appointment.provider_id == freed.provider_id and freed.start_at < appointment.start_at
         )
     local = freed.start_at.astimezone(settings.timezone)
-    for window in appointment.preferred_windows:
-        part = PartOfDay(window["part_of_day"])
-        if dt.date.fromisoformat(window["date"]) != local.date():
-            continue
-        if part == PartOfDay.any or (part == PartOfDay.morning) == (local.time() < NOON):
-            return True
-    return False
+    return any(
+        day == local.date() and availability.in_part_of_day(local.time(), part)
+        for day, part in availability.preferred_windows(appointment.preferred_windows)
+    )
 
 
 async def _candidates(
