@@ -57,6 +57,20 @@ def next_link(bundle: dict[str, Any]) -> str | None:
     return links.get("next")
 
 
+async def every_page(
+    client: httpx.AsyncClient, headers: dict[str, str], first: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The resources of a search's first page and of every page its `next` links lead to, in
+    order; each link absolute and free of patient data."""
+    found, page = entries(first), first
+    while (url := next_link(page)) is not None:
+        assert url.startswith("http")
+        assert "ana" not in url.lower()
+        page = await read(client, headers, url.split(FHIR, 1)[1])
+        found += entries(page)
+    return found
+
+
 async def test_the_capability_statement_names_what_is_served(
     client: httpx.AsyncClient, desk: dict[str, str]
 ) -> None:
@@ -149,20 +163,12 @@ async def test_searching_by_day_and_status_pages_through_every_match_once(
     assert [r["id"] for r in entries(booked)] == [early_monday, late_monday, tuesday]
 
     # One at a time, following `next` links: each once, in order, and then no next link.
-    seen: list[str] = []
-    page = await read(client, desk, "/Appointment", date=f"ge{MONDAY}", status="booked", _count=1)
-    while True:
-        found = entries(page)
-        for resource in found:
-            FhirAppointment.model_validate(resource)
-        seen += [r["id"] for r in found]
-        url = next_link(page)
-        if url is None:
-            break
-        assert url.startswith("http")
-        assert "ana" not in url.lower()
-        page = await read(client, desk, "/Appointment?" + url.split("?", 1)[1])
-    assert seen == [early_monday, late_monday, tuesday]
+    first = await read(client, desk, "/Appointment", date=f"ge{MONDAY}", status="booked", _count=1)
+    assert next_link(first) is not None
+    found = await every_page(client, desk, first)
+    for resource in found:
+        FhirAppointment.model_validate(resource)
+    assert [r["id"] for r in found] == [early_monday, late_monday, tuesday]
 
 
 async def test_a_search_without_a_day_lists_requests_too_newest_first(
@@ -197,15 +203,9 @@ async def test_more_schedules_than_count_are_paged(
     every = [s["id"] for s in entries(await read(client, desk, "/Schedule"))]
     assert len(every) == 3
 
-    seen: list[str] = []
-    page = await read(client, desk, "/Schedule", _count=2)
-    while True:
-        seen += [schedule["id"] for schedule in entries(page)]
-        url = next_link(page)
-        if url is None:
-            break
-        page = await read(client, desk, "/Schedule?" + url.split("?", 1)[1])
-    assert seen == every
+    first = await read(client, desk, "/Schedule", _count=2)
+    assert next_link(first) is not None
+    assert [s["id"] for s in await every_page(client, desk, first)] == every
 
 
 async def test_slots_are_the_free_times_around_the_booked_visits(
@@ -229,15 +229,8 @@ async def test_slots_are_the_free_times_around_the_booked_visits(
     assert not {"09:00", "09:15", "09:30", "09:45"} & set(starts)
 
     # Paged: the same slots, each once.
-    seen: list[str] = []
-    page = await read(client, desk, "/Slot", _count=10, **params)
-    while True:
-        seen += [slot["id"] for slot in entries(page)]
-        url = next_link(page)
-        if url is None:
-            break
-        page = await read(client, desk, "/Slot?" + url.split("?", 1)[1])
-    assert seen == [slot["id"] for slot in slots]
+    paged = await every_page(client, desk, await read(client, desk, "/Slot", _count=10, **params))
+    assert [slot["id"] for slot in paged] == [slot["id"] for slot in slots]
 
 
 async def test_an_unknown_schedule_has_no_slots(

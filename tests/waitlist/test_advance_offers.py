@@ -65,17 +65,13 @@ async def test_unanswered_offers_expire_and_the_next_patients_are_offered(
 
 
 async def test_a_time_the_desk_booked_meanwhile_is_not_offered_again(
-    client: httpx.AsyncClient,
-    app: FastAPI,
-    desk: dict[str, str],
-    clock: FrozenClock,
-    waiting: list[str],
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str], waiting: list[str]
 ) -> None:
     walk_in = await create_request(client, patient__email="walk-in@example.com")
     booked = await confirm(client, desk, walk_in, start=chicago(OPEN_DAY, "09:00"))
     assert booked.status_code == 200, booked.text
 
-    clock.advance(dt.timedelta(hours=app.state.settings.offer_hours))
+    app.state.clock.advance(dt.timedelta(hours=app.state.settings.offer_hours))
     assert await advance(app) == 3  # the first round expires; no second round
     assert {str(o.appointment_id) for o in await offers(app)} == set(waiting[:3])
 

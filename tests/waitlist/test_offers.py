@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from booking.clock import FrozenClock
@@ -69,12 +70,19 @@ async def test_a_few_at_a_time_urgent_first_then_the_oldest(
     assert offered == {urgent, waiting[0], waiting[1]}
 
 
-async def test_the_first_to_accept_gets_the_time_and_the_others_are_told(
-    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str]
-) -> None:
+@pytest.fixture
+async def two_offered(client: httpx.AsyncClient, desk: dict[str, str]) -> tuple[str, str]:
+    """Two waitlisted patients (first come first), both offered a cancelled 09:00 visit."""
     first = await waitlisted(client, "first@example.com")
     second = await waitlisted(client, "second@example.com")
     await cancelled_visit(client, desk, "09:00")
+    return first, second
+
+
+async def test_the_first_to_accept_gets_the_time_and_the_others_are_told(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str], two_offered: tuple[str, str]
+) -> None:
+    first, second = two_offered
     token = await token_for(app, first)
 
     seen = await client.get(f"/api/v1/offers/{token}")
@@ -212,11 +220,9 @@ async def test_an_offer_to_a_patient_whose_request_ended_is_withdrawn(
 
 
 async def test_a_patient_who_left_the_waitlist_is_not_told_the_time_is_gone(
-    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str]
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str], two_offered: tuple[str, str]
 ) -> None:
-    first = await waitlisted(client, "first@example.com")
-    left = await waitlisted(client, "left@example.com")
-    await cancelled_visit(client, desk, "09:00")
+    first, left = two_offered
     declined = await client.post(
         f"/api/v1/appointments/{left}/decline", json={"reason": "x"}, headers=desk
     )
