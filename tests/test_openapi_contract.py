@@ -188,6 +188,35 @@ def test_every_problem_type_is_a_member_of_one_schema_and_responses_name_their_k
                 assert "X-Request-ID" in response["headers"], f"{method} {path} {status}"
 
 
+def test_each_operation_documents_what_any_may_answer_and_is_named_by_its_function() -> None:
+    """No route restates these (booking.openapi derives them): a 500 on every operation, a
+    422 (ours, not FastAPI's HTTPValidationError) on each that takes input, and the credential's
+    401 and 403 on every operation of a guarded router; each operation's id is its function's
+    name in camelCase."""
+    from booking.main import create_app
+    from tests.settings import make_settings
+
+    app = create_app(make_settings("sqlite:///unused.db"))
+    spec = app.openapi()
+    assert "HTTPValidationError" not in json.dumps(spec)
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            responses = operation["responses"]
+            assert "500" in responses, f"{method} {path}"
+            takes_input = bool(operation.get("parameters")) or "requestBody" in operation
+            assert ("422" in responses) == takes_input, f"{method} {path}"
+            assert list(responses) == sorted(responses, key=lambda s: (not s.isdigit(), s))
+            if path.startswith(("/api/v1/availability", "/api/v1/schedule", "/fhir/r4/")):
+                assert {"401", "403"} <= set(responses), f"{method} {path}"
+    ids = {
+        operation["operationId"]
+        for methods in spec["paths"].values()
+        for operation in methods.values()
+    }
+    assert {"listFreeSlots", "getSignedInStaff", "fhirSearchSlots", "confirmAppointment"} <= ids
+    assert len(ids) == sum(len(methods) for methods in spec["paths"].values())
+
+
 def test_a_generated_typescript_client_type_checks_books_lists_and_narrows_problems(
     node_tools: Path, tmp_path: Path
 ) -> None:

@@ -23,8 +23,8 @@ router = APIRouter(tags=["operations"])
 SCRAPER_MUST_AUTHENTICATE = "Send Authorization: Bearer <BOOKING_METRICS_TOKEN>."
 
 
-@router.get("/healthz", operation_id="getHealth", summary="Is the process alive")
-async def healthz() -> dict[str, str]:
+@router.get("/healthz", summary="Is the process alive")
+async def get_health() -> dict[str, str]:
     """Answers as long as the process does; it touches nothing else."""
     return {"status": "ok"}
 
@@ -43,11 +43,10 @@ async def _outbox_counts(request: Request) -> dict[str, int]:
 
 @router.get(
     "/readyz",
-    operation_id="getReadiness",
     summary="Can the service do its job",
     responses=problem_responses(503),
 )
-async def readyz(request: Request, settings: SettingsDep) -> Response:
+async def get_readiness(request: Request, settings: SettingsDep) -> Response:
     """The database answers, its migrations are at head, and the outbox backlog is below
     BOOKING_READY_MAX_OUTBOX_BACKLOG. 503 problem naming what is wrong otherwise."""
     checks: dict[str, str] = {}
@@ -82,7 +81,6 @@ async def metrics_access(request: Request, settings: SettingsDep) -> None:
 
 @router.get(
     "/metrics",
-    operation_id="getMetrics",
     summary="Prometheus metrics",
     response_class=Response,
     dependencies=[Depends(metrics_access)],
@@ -91,7 +89,7 @@ async def metrics_access(request: Request, settings: SettingsDep) -> None:
         **problem_responses(NotAuthenticated(SCRAPER_MUST_AUTHENTICATE), 404),
     },
 )
-async def metrics(request: Request) -> Response:
+async def get_metrics(request: Request) -> Response:
     """Requests and latency by route template, appointment requests by channel, outbox pending
     and dead, rate-limited and spam counts. Per process: scrape every replica. In production it
     needs `Authorization: Bearer <BOOKING_METRICS_TOKEN>`, and is off (404) without that

@@ -40,7 +40,7 @@ from booking.notifications.relay import Relay
 from booking.notifications.service import wake_on_commit
 from booking.notifications.webhook_docs import declare_webhooks
 from booking.observability import Metrics
-from booking.openapi import build_document
+from booking.openapi import build_document, operation_id
 from booking.providers.routes import router as providers_router
 from booking.security import PublicRateLimit, SecurityHeadersMiddleware, limits_storage
 from booking.staff.routes import router as staff_router
@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # OpenTelemetry API for its providers on every request. Our metrics and access log
         # name route templates only (booking.observability).
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()

@@ -17,11 +17,28 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from booking.appointments.schemas import AppointmentCreate, MoveRequest
-from booking.errors import PROBLEM_MEDIA_TYPE, http_problem
-from booking.problem_docs import PLAIN_PROBLEM, SCHEMA_REF, problem_schemas
+from booking.errors import FHIR_BASE_PATH, PROBLEM_MEDIA_TYPE, http_problem
+from booking.fhir.schemas import fhir_responses
+from booking.problem_docs import PLAIN_PROBLEM, SCHEMA_REF, problem_responses, problem_schemas
+
+
+def operation_id(route: APIRoute) -> str:
+    """An operation's id is its function's name in camelCase (``list_free_slots``:
+    ``listFreeSlots``): one name to choose, none to keep in step. FastAPI's
+    ``generate_unique_id_function``; an explicit ``operation_id=`` still wins (the lifecycle's
+    action routes take theirs from the table)."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def fhir_operation_id(route: APIRoute) -> str:
+    """The FHIR API's: ``read_appointment`` is ``fhirReadAppointment``."""
+    name = operation_id(route)
+    return "fhir" + name[0].upper() + name[1:]
 
 
 def body_checked_in_route(model: type[BaseModel]) -> dict[str, Any]:
@@ -110,21 +127,46 @@ def build_document(app: FastAPI) -> dict[str, Any]:
         "X-Request-ID": REQUEST_ID_HEADER,
         "Idempotent-Replayed": REPLAYED_HEADER,
     }
-    for operation in _operations(schema["paths"]):
+    for path, operation in _operations_with_paths(schema["paths"]):
+        _add_common_problems(operation, fhir=path.startswith(FHIR_BASE_PATH))
         _complete(operation)
+    # FastAPI's own 422 body, replaced by ours everywhere.
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components["schemas"].pop(unused, None)
     for operation in _operations(schema.get("webhooks", {})):
         # The receiver knows the sender by the Booking-Signature header, not by a scheme.
         operation.setdefault("security", [])
     return schema
 
 
-def _operations(paths: dict[str, Any]) -> list[dict[str, Any]]:
+def _operations_with_paths(paths: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [
-        operation
-        for path in paths.values()
-        for method, operation in path.items()
+        (path, operation)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
         if method in {"get", "put", "post", "patch", "delete", "head", "options"}
     ]
+
+
+def _operations(paths: dict[str, Any]) -> list[dict[str, Any]]:
+    return [operation for _, operation in _operations_with_paths(paths)]
+
+
+def _add_common_problems(operation: dict[str, Any], *, fhir: bool) -> None:
+    """The problems any operation may answer, so that no route restates them: 500 always,
+    and 422 when it takes a parameter or a body (in place of FastAPI's own
+    ``HTTPValidationError``, which no response of ours has). The FHIR API's as
+    OperationOutcomes. An operation's own declaration of either stays."""
+    responses = operation["responses"]
+    fastapis_422 = responses.get("422", {}).get("content", {}).get("application/json", {})
+    if fastapis_422.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+        del responses["422"]
+    takes_input = bool(operation.get("parameters")) or "requestBody" in operation
+    common = (fhir_responses if fhir else problem_responses)(
+        *((422, 500) if takes_input else (500,))
+    )
+    for status, response in common.items():
+        responses.setdefault(str(status), response)
 
 
 def _complete(operation: dict[str, Any]) -> None:
@@ -135,6 +177,11 @@ def _complete(operation: dict[str, Any]) -> None:
     responses = operation["responses"]
     if not any(str(status).startswith("4") for status in responses):
         responses["4XX"] = copy.deepcopy(ANY_CLIENT_ERROR)
+    # By status, wherever each was declared (FastAPI puts the router's, such as its
+    # credential's 401 and 403, before the operation's own), a range such as 4XX last.
+    operation["responses"] = responses = dict(
+        sorted(responses.items(), key=lambda item: (not item[0].isdigit(), item[0]))
+    )
     keyed = any(
         parameter.get("name") == "Idempotency-Key" for parameter in operation.get("parameters", [])
     )

@@ -12,9 +12,16 @@ from booking.db import SessionDep
 from booking.dependencies import NO_STORE_RESPONSES, ClockDep, no_store, require_json_body
 from booking.idempotency.dependencies import refuse_idempotency_key
 from booking.problem_docs import problem_responses
-from booking.staff.dependencies import AdminStaff
+from booking.staff.dependencies import AdminStaff, admins_only
 
-router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
+# Every operation here is an admin's.
+ADMINS = admins_only()
+router = APIRouter(
+    prefix="/api/v1/api-keys",
+    tags=["api keys"],
+    dependencies=[ADMINS.check],
+    responses=ADMINS.problems,
+)
 
 
 def _out(record: object) -> ApiKeyOut:
@@ -24,7 +31,6 @@ def _out(record: object) -> ApiKeyOut:
 @router.post(
     "",
     status_code=201,
-    operation_id="createApiKey",
     summary="Create an API key (admin); the key is shown once",
     response_model=ApiKeyCreated,
     dependencies=[
@@ -34,7 +40,7 @@ def _out(record: object) -> ApiKeyOut:
         # the one you did not get).
         refuse_idempotency_key("the key is shown once and never stored for a replay"),
     ],
-    responses={**NO_STORE_RESPONSES, **problem_responses(401, 403, 415, 422, 500)},
+    responses={201: NO_STORE_RESPONSES[200], **problem_responses(415)},
 )
 async def create_api_key(
     body: ApiKeyCreate, admin: AdminStaff, session: SessionDep, clock: ClockDep
@@ -54,11 +60,9 @@ async def create_api_key(
 
 @router.get(
     "",
-    operation_id="listApiKeys",
     summary="List API keys (admin)",
-    responses=problem_responses(401, 403, 500),
 )
-async def list_api_keys(_admin: AdminStaff, session: SessionDep) -> list[ApiKeyOut]:
+async def list_api_keys(session: SessionDep) -> list[ApiKeyOut]:
     """Every key, revoked ones too, oldest first, with when each was last used. Never the
     keys themselves."""
     return [_out(record) for record in await apikeys.list_keys(session)]
@@ -67,13 +71,10 @@ async def list_api_keys(_admin: AdminStaff, session: SessionDep) -> list[ApiKeyO
 @router.delete(
     "/{api_key_id}",
     status_code=204,
-    operation_id="revokeApiKey",
     summary="Revoke an API key (admin); it stops working at once",
-    responses=problem_responses(401, 403, 404, 422, 500),
+    responses=problem_responses(404),
 )
-async def revoke_api_key(
-    api_key_id: uuid.UUID, _admin: AdminStaff, session: SessionDep, clock: ClockDep
-) -> Response:
+async def revoke_api_key(api_key_id: uuid.UUID, session: SessionDep, clock: ClockDep) -> Response:
     """The key opens nothing from the next request on. Revoking a revoked key changes
     nothing."""
     await apikeys.revoke_key(session, key_id=api_key_id, now=clock.now())

@@ -63,9 +63,9 @@ from booking.openapi import body_checked_in_route
 from booking.problem_docs import problem_responses
 from booking.security import public_rate_limit
 from booking.staff.dependencies import (
-    AppointmentsReader,
     AppointmentsWriter,
     Caller,
+    callers_with,
     scope_missing,
 )
 
@@ -98,10 +98,8 @@ public_router = APIRouter(prefix="/api/v1")
 
 @public_router.get(
     "/reason-codes",
-    operation_id="listReasonCodes",
     summary="List the reasons a patient can give",
     tags=["reason codes"],
-    responses=problem_responses(500),
 )
 async def list_reason_codes() -> list[ReasonCodeOut]:
     """The reason codes the website form offers, with labels and default visit lengths."""
@@ -120,7 +118,6 @@ async def list_reason_codes() -> list[ReasonCodeOut]:
     "/appointments",
     status_code=201,
     response_model=AppointmentCreated,
-    operation_id="createAppointment",
     # The body is validated in the route, with today's booking rules as pydantic's context;
     # openapi.build_document adds AppointmentCreate's schema to the document's components.
     openapi_extra=body_checked_in_route(AppointmentCreate),
@@ -142,7 +139,6 @@ async def list_reason_codes() -> list[ReasonCodeOut]:
             415,
             422,
             429,
-            500,
         ),
     },
 )
@@ -208,12 +204,14 @@ desk_router = APIRouter(
     dependencies=[Depends(no_store)],
     responses=NO_STORE_RESPONSES,
 )
-# The desk's reads: the same, and their statements run without a transaction (db.reads_only).
+# The desk's reads: the same, for staff members and keys with appointments:read, and their
+# statements run without a transaction (db.reads_only).
+READERS = callers_with(ApiScope.appointments_read)
 desk_reads_router = APIRouter(
     prefix="/api/v1",
     tags=["front desk"],
-    dependencies=[Depends(no_store), ReadsOnly],
-    responses=NO_STORE_RESPONSES,
+    dependencies=[Depends(no_store), READERS.check, ReadsOnly],
+    responses={**NO_STORE_RESPONSES, **READERS.problems},
 )
 
 IfMatch = Annotated[
@@ -237,8 +235,6 @@ ACTION_RESPONSES = {
         409,
         412,
         415,
-        422,
-        500,
     ),
 }
 
@@ -321,13 +317,10 @@ DeskActionDep = Annotated[DeskAction, Depends(desk_action)]
 
 @desk_reads_router.get(
     "/appointments",
-    operation_id="listAppointments",
     summary="List appointment requests",
     response_model=AppointmentPage,
-    responses=problem_responses(401, scope_missing(ApiScope.appointments_read), 422, 500),
 )
 async def list_appointments(
-    _reader: AppointmentsReader,
     session: SessionDep,
     settings: SettingsDep,
     query: Annotated[ListQuery, Query()],
@@ -353,7 +346,6 @@ async def list_appointments(
 
 @desk_reads_router.get(
     "/appointments/{appointment_id}",
-    operation_id="getAppointment",
     summary="Read one appointment request",
     response_model=AppointmentOut,
     responses={
@@ -367,14 +359,11 @@ async def list_appointments(
             "description": "Not modified (If-None-Match matched).",
             "headers": {"ETag": ETAG_HEADER},
         },
-        **problem_responses(
-            401, scope_missing(ApiScope.appointments_read), APPOINTMENT_NOT_FOUND, 422, 500
-        ),
+        **problem_responses(APPOINTMENT_NOT_FOUND),
     },
 )
 async def get_appointment(
     appointment_id: uuid.UUID,
-    _reader: AppointmentsReader,
     session: SessionDep,
     settings: SettingsDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
@@ -390,14 +379,11 @@ async def get_appointment(
 
 @desk_reads_router.get(
     "/appointments/{appointment_id}/events",
-    operation_id="listAppointmentEvents",
     summary="The appointment's history",
-    responses=problem_responses(
-        401, scope_missing(ApiScope.appointments_read), APPOINTMENT_NOT_FOUND, 422, 500
-    ),
+    responses=problem_responses(APPOINTMENT_NOT_FOUND),
 )
 async def list_appointment_events(
-    appointment_id: uuid.UUID, _reader: AppointmentsReader, session: SessionDep
+    appointment_id: uuid.UUID, session: SessionDep
 ) -> list[AppointmentEventOut]:
     """Every change, oldest first: who, when, from which status to which, why, and through what."""
     events = await appointments.list_events(session, appointment_id)

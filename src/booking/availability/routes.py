@@ -17,23 +17,33 @@ from starlette.responses import Response
 from booking.apikeys.models import ApiScope
 from booking.appointments.errors import APPOINTMENT_NOT_FOUND, InvalidTransition
 from booking.appointments.lifecycle import AppointmentStatus
-from booking.appointments.schemas import VISIT_MINUTES
 from booking.availability import service as availability
-from booking.availability.schemas import AvailabilityOut, ScheduleOut, SuggestionsOut
+from booking.availability.schemas import (
+    AvailabilityOut,
+    FreeSlotsQuery,
+    ScheduleOut,
+    ScheduleQuery,
+    SuggestionsOut,
+)
 from booking.db import ReadsOnly, SessionDep
 from booking.dependencies import NO_STORE_RESPONSES, ClockDep, SettingsDep, no_store
 from booking.problem_docs import problem_responses
-from booking.staff.dependencies import AppointmentsReader, scope_missing
-from booking.values import IsoDate
+from booking.staff.dependencies import callers_with
 
-# Reads only: their statements run without a transaction (db.reads_only).
-router = APIRouter(prefix="/api/v1", tags=["availability"], dependencies=[ReadsOnly])
+# For staff members and keys with appointments:read; reads only (db.reads_only).
+READERS = callers_with(ApiScope.appointments_read)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["availability"],
+    dependencies=[READERS.check, ReadsOnly],
+    responses=READERS.problems,
+)
 # The schedule names patients: never kept by a browser or a proxy.
 desk_router = APIRouter(
     prefix="/api/v1",
     tags=["availability"],
-    dependencies=[Depends(no_store), ReadsOnly],
-    responses=NO_STORE_RESPONSES,
+    dependencies=[Depends(no_store), READERS.check, ReadsOnly],
+    responses={**NO_STORE_RESPONSES, **READERS.problems},
 )
 
 
@@ -43,33 +53,14 @@ def _json(body: dict[str, Any]) -> Response:
 
 @router.get(
     "/availability",
-    operation_id="listFreeSlots",
     summary="Free times in the providers' diaries",
     response_model=AvailabilityOut,
-    responses=problem_responses(401, scope_missing(ApiScope.appointments_read), 422, 500),
 )
 async def list_free_slots(
-    _reader: AppointmentsReader,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
-    first_day: Annotated[
-        IsoDate, Query(alias="from", description="First day (practice-local), included.")
-    ],
-    last_day: Annotated[
-        IsoDate,
-        Query(
-            alias="to",
-            description=f"Last day, included; at most {availability.MAX_RANGE_DAYS} days after "
-            "`from`.",
-        ),
-    ],
-    duration_minutes: Annotated[
-        int, Query(ge=VISIT_MINUTES[0], le=VISIT_MINUTES[1], description="The visit's length.")
-    ],
-    provider_id: Annotated[
-        uuid.UUID | None, Query(description="One provider; all active ones when left out.")
-    ] = None,
+    query: Annotated[FreeSlotsQuery, Query()],
 ) -> Response:
     """Start times on the slot grid (`BOOKING_SLOT_MINUTES` from the start of each working
     period) at which a visit of `duration_minutes` fits inside the provider's working hours,
@@ -78,10 +69,10 @@ async def list_free_slots(
     with daylight saving time)."""
     slots = await availability.availability(
         session,
-        first_day=first_day,
-        last_day=last_day,
-        duration_minutes=duration_minutes,
-        provider_id=provider_id,
+        first_day=query.first_day,
+        last_day=query.last_day,
+        duration_minutes=query.duration_minutes,
+        provider_id=query.provider_id,
         settings=settings,
         now=clock.now(),
     )
@@ -90,21 +81,15 @@ async def list_free_slots(
 
 @router.get(
     "/appointments/{appointment_id}/suggestions",
-    operation_id="suggestSlots",
     summary="Free times inside the patient's preferred windows",
     response_model=SuggestionsOut,
     responses=problem_responses(
-        401,
-        scope_missing(ApiScope.appointments_read),
         APPOINTMENT_NOT_FOUND,
         InvalidTransition(current_status=AppointmentStatus.cancelled, action="booked"),
-        422,
-        500,
     ),
 )
 async def suggest_slots(
     appointment_id: uuid.UUID,
-    _reader: AppointmentsReader,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
@@ -130,28 +115,21 @@ async def suggest_slots(
 
 @desk_router.get(
     "/schedule",
-    operation_id="getSchedule",
     summary="The visits of one to seven days",
     response_model=ScheduleOut,
-    responses=problem_responses(401, scope_missing(ApiScope.appointments_read), 422, 500),
 )
 async def get_schedule(
-    _reader: AppointmentsReader,
-    session: SessionDep,
-    settings: SettingsDep,
-    first_day: Annotated[
-        IsoDate, Query(alias="date", description="The first day (practice-local).")
-    ],
-    days: Annotated[int, Query(ge=1, le=availability.MAX_SCHEDULE_DAYS)] = 1,
-    provider_id: Annotated[
-        uuid.UUID | None, Query(description="One provider's diary; everyone's when left out.")
-    ] = None,
+    session: SessionDep, settings: SettingsDep, query: Annotated[ScheduleQuery, Query()]
 ) -> Response:
     """The diary: visits starting on these days (confirmed, and completed or no-show once
     held), in time order, with the patient's name, the reason code and the urgent flag. Times
     in the practice's time zone."""
     rows = await availability.schedule(
-        session, first_day=first_day, days=days, provider_id=provider_id, settings=settings
+        session,
+        first_day=query.first_day,
+        days=query.days,
+        provider_id=query.provider_id,
+        settings=settings,
     )
     zone = settings.timezone
     return _json(

@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from booking.appointments.models import AppointmentStatus
 from booking.appointments.reasons import ReasonCode
+from booking.appointments.schemas import VISIT_MINUTES
+from booking.availability.service import MAX_RANGE_DAYS, MAX_SCHEDULE_DAYS
+from booking.values import IsoDate
 
 _PROVIDER = "00000000-0000-4000-8000-000000000001"
 
@@ -23,6 +26,32 @@ def _slot_example(day: str, start: str, end: str, **more: Any) -> dict[str, Any]
         "end": f"{day}T{end}:00{zone}",
         **more,
     }
+
+
+class FreeSlotsQuery(BaseModel):
+    """GET /api/v1/availability's query string (``Annotated[FreeSlotsQuery, Query()]``)."""
+
+    first_day: IsoDate = Field(alias="from", description="First day (practice-local), included.")
+    last_day: IsoDate = Field(
+        alias="to",
+        description=f"Last day, included; at most {MAX_RANGE_DAYS} days after `from`.",
+    )
+    duration_minutes: int = Field(
+        ge=VISIT_MINUTES[0], le=VISIT_MINUTES[1], description="The visit's length."
+    )
+    provider_id: uuid.UUID | None = Field(
+        None, description="One provider; all active ones when left out."
+    )
+
+
+class ScheduleQuery(BaseModel):
+    """GET /api/v1/schedule's query string (``Annotated[ScheduleQuery, Query()]``)."""
+
+    first_day: IsoDate = Field(alias="date", description="The first day (practice-local).")
+    days: int = Field(1, ge=1, le=MAX_SCHEDULE_DAYS)
+    provider_id: uuid.UUID | None = Field(
+        None, description="One provider's diary; everyone's when left out."
+    )
 
 
 class SlotOut(BaseModel):

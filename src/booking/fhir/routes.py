@@ -23,8 +23,9 @@ from booking.errors import FHIR_BASE_PATH, FieldError, RequestInvalid
 from booking.fhir import resources
 from booking.fhir import service as fhir
 from booking.fhir.schemas import FhirResponse, fhir_responses
+from booking.openapi import fhir_operation_id
 from booking.providers import service as providers
-from booking.staff.dependencies import FhirReader, scope_missing
+from booking.staff.dependencies import caller_with, scope_missing
 
 MAX_COUNT = 100
 
@@ -47,12 +48,15 @@ def _only(*names: str) -> Any:
 # An API key without fhir:read: every FHIR operation may answer it.
 NO_FHIR_SCOPE = scope_missing(ApiScope.fhir_read)
 
-# The FHIR API only reads: its statements run without a transaction (db.reads_only).
+# For staff members and keys with fhir:read. The FHIR API only reads: its statements run
+# without a transaction (db.reads_only).
 router = APIRouter(
     prefix=FHIR_BASE_PATH,
     tags=["fhir"],
-    dependencies=[Depends(no_store), ReadsOnly],
+    dependencies=[Depends(no_store), caller_with(ApiScope.fhir_read), ReadsOnly],
     default_response_class=FhirResponse,
+    generate_unique_id_function=fhir_operation_id,
+    responses=fhir_responses(200, 401, NO_FHIR_SCOPE),
 )
 
 Count = Annotated[int, Query(alias="_count", ge=1, le=MAX_COUNT, description="Page size.")]
@@ -107,11 +111,9 @@ def _offset_page(
 
 @router.get(
     "/metadata",
-    operation_id="fhirCapabilities",
     summary="FHIR: what this server supports (CapabilityStatement)",
-    responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 500),
 )
-async def capabilities(_reader: FhirReader, settings: SettingsDep, clock: ClockDep) -> Response:
+async def capabilities(settings: SettingsDep, clock: ClockDep) -> Response:
     """The CapabilityStatement: read and search of Appointment, Schedule and Slot, JSON."""
     return _fhir(
         resources.capability_statement(
@@ -122,12 +124,11 @@ async def capabilities(_reader: FhirReader, settings: SettingsDep, clock: ClockD
 
 @router.get(
     "/Appointment/{appointment_id}",
-    operation_id="fhirReadAppointment",
     summary="FHIR: one appointment",
-    responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 404, 422, 500),
+    responses=fhir_responses(404),
 )
 async def read_appointment(
-    appointment_id: uuid.UUID, _reader: FhirReader, session: SessionDep, settings: SettingsDep
+    appointment_id: uuid.UUID, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The appointment with its patient contained, the reason as a coded `reasonCode`, the
     preferred days as `requestedPeriod`; `meta.versionId` is the JSON API's version (ETag)."""
@@ -140,13 +141,10 @@ async def read_appointment(
 
 @router.get(
     "/Appointment",
-    operation_id="fhirSearchAppointments",
     summary="FHIR: search appointments",
-    responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 422, 500),
     dependencies=[_only("date", "status", "cursor")],
 )
 async def search_appointments(
-    _reader: FhirReader,
     session: SessionDep,
     settings: SettingsDep,
     date: Annotated[
@@ -183,13 +181,10 @@ async def search_appointments(
 
 @router.get(
     "/Schedule",
-    operation_id="fhirSearchSchedules",
     summary="FHIR: the providers' schedules",
-    responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 422, 500),
     dependencies=[_only("cursor")],
 )
 async def search_schedules(
-    _reader: FhirReader,
     session: SessionDep,
     settings: SettingsDep,
     count: Count = MAX_COUNT,
@@ -206,13 +201,10 @@ async def search_schedules(
 
 @router.get(
     "/Schedule/{provider_id}",
-    operation_id="fhirReadSchedule",
     summary="FHIR: one provider's schedule",
-    responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 404, 422, 500),
+    responses=fhir_responses(404),
 )
-async def read_schedule(
-    provider_id: uuid.UUID, _reader: FhirReader, session: SessionDep
-) -> Response:
+async def read_schedule(provider_id: uuid.UUID, session: SessionDep) -> Response:
     """The provider's Schedule; its free times are `Slot?schedule=Schedule/{id}`."""
     provider = await providers.get_provider(session, provider_id)
     return _fhir(resources.schedule(provider.id, provider.name, active=provider.is_active))
@@ -220,13 +212,10 @@ async def read_schedule(
 
 @router.get(
     "/Slot",
-    operation_id="fhirSearchSlots",
     summary="FHIR: free slots",
-    responses=fhir_responses(200, 401, NO_FHIR_SCOPE, 422, 500),
     dependencies=[_only("schedule", "start", "cursor")],
 )
 async def search_slots(
-    _reader: FhirReader,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,

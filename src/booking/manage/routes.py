@@ -34,9 +34,8 @@ Token = Annotated[str, emailed_token("patient's email")]
 
 @router.get(
     "/{token}",
-    operation_id="getManagedAppointment",
     summary="See the appointment a patient's link opens",
-    responses=problem_responses(LINK_INVALID, 422, 500),
+    responses=problem_responses(LINK_INVALID),
 )
 async def get_managed_appointment(
     token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
@@ -50,14 +49,11 @@ async def get_managed_appointment(
 
 @router.post(
     "/{token}/cancel",
-    operation_id="cancelManagedAppointment",
     summary="Cancel the appointment a patient's link opens",
     response_model=ManageView,
     responses=problem_responses(
         LINK_INVALID,
         ManagedAppointmentClosed("This appointment has already been cancelled."),
-        422,
-        500,
     ),
 )
 async def cancel_managed_appointment(token: Token, change: LinkChangeDep) -> Response:
@@ -76,12 +72,13 @@ async def cancel_managed_appointment(token: Token, change: LinkChangeDep) -> Res
 
 @router.post(
     "/{token}/move-request",
-    operation_id="requestMoveOfManagedAppointment",
     summary="Ask to move the visit a patient's link opens to other days",
     openapi_extra=body_checked_in_route(MoveRequest),
-    responses=problem_responses(404, 409, 415, 422, 500),
+    responses=problem_responses(404, 409, 415),
 )
-async def request_move(token: Token, request: Request, change: LinkChangeDep) -> Response:
+async def request_move_of_managed_appointment(
+    token: Token, request: Request, change: LinkChangeDep
+) -> Response:
     """A confirmed patient asks for other days: `preferred_windows` as in a new request (1 to 3
     open days from today to the horizon, no duplicates). The visit stays booked; the desk sees
     "asks to move" and the days asked for, and the history records it. 409 `not-confirmed`

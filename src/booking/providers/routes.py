@@ -35,9 +35,8 @@ TIME_OFF_NOT_FOUND = NotFound("This provider has no time off with this id.")
 
 @router.get(
     "/providers",
-    operation_id="listProviders",
     summary="List providers",
-    responses=problem_responses(401, 500),
+    responses=problem_responses(401),
 )
 async def list_providers(_staff: CurrentStaff, session: SessionDep) -> list[ProviderOut]:
     """Whose diaries visits go into. A new database has one, "Practice"."""
@@ -48,11 +47,10 @@ async def list_providers(_staff: CurrentStaff, session: SessionDep) -> list[Prov
 @router.post(
     "/providers",
     status_code=201,
-    operation_id="addProvider",
     summary="Add a provider (admin)",
     response_model=ProviderOut,
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, 415, 422, 500),
+    responses=problem_responses(401, 403, 415),
 )
 async def add_provider(body: ProviderCreate, change: AdminChangeDep) -> Response:
     """Once a practice has two providers, confirming a visit names one (`provider_id`). Send an
@@ -69,9 +67,8 @@ async def add_provider(body: ProviderCreate, change: AdminChangeDep) -> Response
 
 @router.get(
     "/providers/{provider_id}/hours",
-    operation_id="getProviderHours",
     summary="A provider's working hours and time off",
-    responses=problem_responses(401, PROVIDER_NOT_FOUND, 422, 500),
+    responses=problem_responses(401, PROVIDER_NOT_FOUND),
 )
 async def get_provider_hours(
     provider_id: uuid.UUID,
@@ -88,10 +85,9 @@ async def get_provider_hours(
 
 @router.put(
     "/providers/{provider_id}/hours",
-    operation_id="replaceProviderHours",
     summary="Replace a provider's weekly hours (admin)",
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, PROVIDER_NOT_FOUND, 415, 422, 500),
+    responses=problem_responses(401, 403, PROVIDER_NOT_FOUND, 415),
 )
 async def replace_provider_hours(
     provider_id: uuid.UUID,
@@ -113,11 +109,10 @@ async def replace_provider_hours(
 @router.post(
     "/providers/{provider_id}/time-off",
     status_code=201,
-    operation_id="addProviderTimeOff",
     summary="Add time off for a provider (admin)",
     response_model=TimeOffOut,
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, PROVIDER_NOT_FOUND, 415, 422, 500),
+    responses=problem_responses(401, 403, PROVIDER_NOT_FOUND, 415),
 )
 async def add_provider_time_off(
     provider_id: uuid.UUID, body: TimeOffIn, change: AdminChangeDep, settings: SettingsDep
@@ -138,9 +133,8 @@ async def add_provider_time_off(
 @router.delete(
     "/providers/{provider_id}/time-off/{time_off_id}",
     status_code=204,
-    operation_id="removeProviderTimeOff",
     summary="Remove time off (admin)",
-    responses=problem_responses(401, 403, TIME_OFF_NOT_FOUND, 422, 500),
+    responses=problem_responses(401, 403, TIME_OFF_NOT_FOUND),
 )
 async def remove_provider_time_off(
     provider_id: uuid.UUID, time_off_id: uuid.UUID, _admin: AdminStaff, session: SessionDep

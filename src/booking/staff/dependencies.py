@@ -3,6 +3,7 @@ token), or a ``Caller`` of a scoped operation (a staff token, or an API key with
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from booking.apikeys.models import ApiKey, ApiScope
 from booking.db import SessionDep
 from booking.dependencies import ClockDep, SettingsDep
 from booking.idempotency.dependencies import staff_scope
+from booking.problem_docs import problem_responses
 from booking.staff import service as staff
 from booking.staff.errors import Forbidden, InvalidToken, NotAuthenticated
 from booking.staff.models import StaffAccount, StaffRole
@@ -93,10 +95,15 @@ def scope_missing(scope: ApiScope) -> MissingScope:
     return MissingScope(f"This needs an API key with the scope {scope.value}.")
 
 
+@functools.cache
 def caller_with(scope: ApiScope) -> Any:
     """``Annotated[Caller, caller_with(scope)]``: a signed-in staff member, or an API key
     holding ``scope`` (403 naming it otherwise). Keys are checked on every request, so a
-    revoked key stops at once."""
+    revoked key stops at once.
+
+    A router whose every operation needs the scope declares it once, as a router dependency;
+    the same ``Depends`` for the same scope (cached here) lets an operation that wants the
+    caller itself take it as well, and FastAPI still checks once a request."""
 
     async def caller(
         token: Annotated[str | None, Depends(bearer_token)],
@@ -114,6 +121,25 @@ def caller_with(scope: ApiScope) -> Any:
         return Caller(staff=await current_staff(token, session, settings, clock))
 
     return Depends(caller)
+
+
+@dataclass(frozen=True, slots=True)
+class RouterGuard:
+    """The credential every operation of a router needs, declared once on the router:
+    ``APIRouter(dependencies=[guard.check], responses=guard.problems)``. No operation can then
+    forget it, and each documents its 401 and 403 without restating them."""
+
+    check: Any
+    problems: dict[int | str, dict[str, Any]]
+
+
+def admins_only() -> RouterGuard:
+    return RouterGuard(Depends(admin_staff), problem_responses(401, 403))
+
+
+def callers_with(scope: ApiScope) -> RouterGuard:
+    """Staff members, and API keys holding ``scope``."""
+    return RouterGuard(caller_with(scope), problem_responses(401, scope_missing(scope)))
 
 
 AppointmentsReader = Annotated[Caller, caller_with(ApiScope.appointments_read)]

@@ -44,7 +44,6 @@ STAFF_NOT_FOUND = NotFound("No staff account with this id.")
 
 @router.post(
     "/auth/token",
-    operation_id="signIn",
     summary="Sign in as staff",
     # RFC 6749 §5.1: a token response is never cached. A sign-in needs no Idempotency-Key
     # (and no token is ever stored for a replay): one is refused with a 422.
@@ -52,7 +51,7 @@ STAFF_NOT_FOUND = NotFound("No staff account with this id.")
         Depends(no_store),
         refuse_idempotency_key("this request is safe to repeat without one"),
     ],
-    responses={**NO_STORE_RESPONSES, **problem_responses(401, 422, 429, 500)},
+    responses={**NO_STORE_RESPONSES, **problem_responses(401, 429)},
 )
 async def sign_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -85,20 +84,18 @@ async def sign_in(
 
 @router.get(
     "/staff/me",
-    operation_id="getSignedInStaff",
     summary="Who am I",
-    responses=problem_responses(401, 500),
+    responses=problem_responses(401),
 )
-async def get_me(me: CurrentStaff) -> StaffOut:
+async def get_signed_in_staff(me: CurrentStaff) -> StaffOut:
     """The account the bearer token belongs to."""
     return StaffOut.model_validate(me, from_attributes=True)
 
 
 @router.get(
     "/staff",
-    operation_id="listStaff",
     summary="List staff accounts (admin)",
-    responses=problem_responses(401, 403, 500),
+    responses=problem_responses(401, 403),
 )
 async def list_staff(_admin: AdminStaff, session: SessionDep) -> list[StaffOut]:
     """Every staff account, active or not, by email."""
@@ -109,11 +106,10 @@ async def list_staff(_admin: AdminStaff, session: SessionDep) -> list[StaffOut]:
 @router.post(
     "/staff",
     status_code=201,
-    operation_id="createStaff",
     summary="Create a staff account (admin)",
     response_model=StaffOut,
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, StaffEmailTaken(), 415, 422, 500),
+    responses=problem_responses(401, 403, StaffEmailTaken(), 415),
 )
 async def create_staff(
     body: StaffCreate, change: AdminChangeDep, settings: SettingsDep
@@ -145,7 +141,6 @@ async def create_staff(
 
 @router.post(
     "/staff/{staff_id}/deactivate",
-    operation_id="deactivateStaff",
     summary="Deactivate a staff account (admin); its tokens stop working at once",
     response_model=StaffOut,
     responses=problem_responses(
@@ -167,10 +162,9 @@ async def deactivate_staff(staff_id: uuid.UUID, change: AdminChangeDep) -> Respo
 
 @router.post(
     "/staff/{staff_id}/end-sessions",
-    operation_id="endStaffSessions",
     summary="Sign a staff account out everywhere (admin)",
     response_model=SessionsEnded,
-    responses=problem_responses(401, 403, STAFF_NOT_FOUND, 422, 500),
+    responses=problem_responses(401, 403, STAFF_NOT_FOUND),
 )
 async def end_staff_sessions(staff_id: uuid.UUID, change: AdminChangeDep) -> Response:
     """Every desk session of the account ends and its bearer tokens stop working; the account

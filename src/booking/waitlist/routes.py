@@ -21,9 +21,8 @@ Token = Annotated[str, emailed_token("offer email")]
 
 @router.get(
     "/{token}",
-    operation_id="getOffer",
     summary="See the earlier time an offer holds",
-    responses=problem_responses(404, 422, 500),
+    responses=problem_responses(404),
 )
 async def get_offer(
     token: Token, session: SessionDep, settings: SettingsDep, clock: ClockDep
@@ -37,9 +36,8 @@ async def get_offer(
 
 @router.post(
     "/{token}/accept",
-    operation_id="acceptOffer",
     summary="Accept the earlier time an offer holds",
-    responses=problem_responses(404, 409, 422, 500),
+    responses=problem_responses(404, 409),
 )
 async def accept_offer(token: Token, change: LinkChangeDep) -> Response:
     """The first patient to accept gets the time: their request is confirmed, or their visit
