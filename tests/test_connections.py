@@ -7,10 +7,11 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import Connection, event, text
 
 from tests.databases import asyncpg_dsn
 from tests.helpers import create_request
+from tests.servers import next_open_day
 
 
 async def drop_every_connection(database_url: str) -> int:
@@ -52,3 +53,34 @@ async def test_a_desk_read_after_the_server_dropped_its_connections_succeeds(
     listed = await client.get("/api/v1/appointments", headers=desk)
     assert listed.status_code == 200, listed.text
     assert [item["id"] for item in listed.json()["items"]] == [appointment_id]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_desk_reads_run_every_statement_outside_a_transaction(
+    client: httpx.AsyncClient, app: FastAPI, desk: dict[str, str]
+) -> None:
+    """db.ReadsOnly comes before the router's credential check: the check's statements (the
+    staff account) run in autocommit too, so a desk read makes no BEGIN and no COMMIT."""
+    appointment_id = await create_request(client)
+    levels: list[str | None] = []
+
+    def record(connection: Connection, *_: object) -> None:
+        levels.append(connection.get_execution_options().get("isolation_level"))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        for path in (
+            "/api/v1/appointments",
+            f"/api/v1/appointments/{appointment_id}",
+            f"/api/v1/appointments/{appointment_id}/events",
+            f"/api/v1/schedule?date={next_open_day()}",
+            "/fhir/r4/Appointment",
+        ):
+            levels.clear()
+            response = await client.get(path, headers=desk)
+            assert response.status_code == 200, response.text
+            assert levels, path
+            assert set(levels) == {"AUTOCOMMIT"}, path
+    finally:
+        event.remove(engine, "after_cursor_execute", record)

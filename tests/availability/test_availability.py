@@ -15,8 +15,9 @@ from fastapi import FastAPI
 from booking.clock import FrozenClock
 from booking.main import create_app
 from booking.providers.models import DEFAULT_PROVIDER_ID
-from tests.conftest import NOW, bearer, make_settings
 from tests.helpers import assert_problem, chicago, create_request, error_fields
+from tests.settings import NOW, make_settings
+from tests.staff.helpers import bearer
 
 DAY = "2026-12-07"  # a Monday
 HOURS = f"/api/v1/providers/{DEFAULT_PROVIDER_ID}/hours"
@@ -311,7 +312,7 @@ async def test_the_buffer_keeps_free_times_apart_from_visits(
 
 @pytest.fixture
 async def admin_account_in(buffered: FastAPI, staff_password_hash: str) -> Any:
-    from tests.conftest import add_staff
+    from tests.staff.helpers import add_staff
 
     return await add_staff(
         buffered, staff_password_hash, email="admin@practice.example", role="admin"

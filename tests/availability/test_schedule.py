@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from booking.clock import FrozenClock
 from booking.providers.models import DEFAULT_PROVIDER_ID
 from tests.availability.helpers import book, book_visits_around_the_fall_back
-from tests.conftest import bearer
 from tests.helpers import assert_problem, chicago, create_request, error_fields
+from tests.staff.helpers import bearer
 
 MONDAY, TUESDAY = "2026-12-07", "2026-12-08"
 

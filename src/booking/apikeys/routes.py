@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from booking.apikeys import service as apikeys
 from booking.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
@@ -15,13 +15,7 @@ from booking.problem_docs import problem_responses
 from booking.staff.dependencies import AdminStaff, admins_only
 
 # Every operation here is an admin's.
-ADMINS = admins_only()
-router = APIRouter(
-    prefix="/api/v1/api-keys",
-    tags=["api keys"],
-    dependencies=[ADMINS.check],
-    responses=ADMINS.problems,
-)
+router = admins_only().router(prefix="/api/v1/api-keys", tags=["api keys"])
 
 
 def _out(record: object) -> ApiKeyOut:

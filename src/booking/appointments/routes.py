@@ -206,12 +206,11 @@ desk_router = APIRouter(
 )
 # The desk's reads: the same, for staff members and keys with appointments:read, and their
 # statements run without a transaction (db.reads_only).
-READERS = callers_with(ApiScope.appointments_read)
-desk_reads_router = APIRouter(
+desk_reads_router = callers_with(ApiScope.appointments_read).router(
     prefix="/api/v1",
     tags=["front desk"],
-    dependencies=[Depends(no_store), READERS.check, ReadsOnly],
-    responses={**NO_STORE_RESPONSES, **READERS.problems},
+    dependencies=[Depends(no_store), ReadsOnly],
+    responses=NO_STORE_RESPONSES,
 )
 
 IfMatch = Annotated[

@@ -11,12 +11,11 @@ import uuid
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from starlette.responses import Response
 
 from booking.apikeys.models import ApiScope
-from booking.appointments.errors import APPOINTMENT_NOT_FOUND, InvalidTransition
-from booking.appointments.lifecycle import AppointmentStatus
+from booking.appointments.errors import APPOINTMENT_NOT_FOUND
 from booking.availability import service as availability
 from booking.availability.schemas import (
     AvailabilityOut,
@@ -32,18 +31,13 @@ from booking.staff.dependencies import callers_with
 
 # For staff members and keys with appointments:read; reads only (db.reads_only).
 READERS = callers_with(ApiScope.appointments_read)
-router = APIRouter(
-    prefix="/api/v1",
-    tags=["availability"],
-    dependencies=[READERS.check, ReadsOnly],
-    responses=READERS.problems,
-)
+router = READERS.router(prefix="/api/v1", tags=["availability"], dependencies=[ReadsOnly])
 # The schedule names patients: never kept by a browser or a proxy.
-desk_router = APIRouter(
+desk_router = READERS.router(
     prefix="/api/v1",
     tags=["availability"],
-    dependencies=[Depends(no_store), READERS.check, ReadsOnly],
-    responses={**NO_STORE_RESPONSES, **READERS.problems},
+    dependencies=[Depends(no_store), ReadsOnly],
+    responses=NO_STORE_RESPONSES,
 )
 
 
@@ -85,7 +79,7 @@ async def list_free_slots(
     response_model=SuggestionsOut,
     responses=problem_responses(
         APPOINTMENT_NOT_FOUND,
-        InvalidTransition(current_status=AppointmentStatus.cancelled, action="booked"),
+        availability.NOT_BOOKABLE_EXAMPLE,
     ),
 )
 async def suggest_slots(

@@ -39,6 +39,10 @@ from booking.errors import FieldError, RequestInvalid
 from booking.providers import service as providers
 
 MAX_RANGE_DAYS = 31
+# Suggestions for a request that can no longer be booked; the document's example of it.
+NOT_BOOKABLE_EXAMPLE = InvalidTransition(
+    current_status=AppointmentStatus.cancelled, action="booked"
+)
 MAX_SCHEDULE_DAYS = 7
 # When no preferred window has room: how far after the last preferred day to look.
 FALLBACK_DAYS = 14

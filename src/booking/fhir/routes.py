@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from starlette.responses import Response
 
 from booking.apikeys.models import ApiScope
@@ -25,7 +25,7 @@ from booking.fhir import service as fhir
 from booking.fhir.schemas import FhirResponse, fhir_responses
 from booking.openapi import fhir_operation_id
 from booking.providers import service as providers
-from booking.staff.dependencies import caller_with, scope_missing
+from booking.staff.dependencies import RouterGuard, caller_with, scope_missing
 
 MAX_COUNT = 100
 
@@ -50,13 +50,13 @@ NO_FHIR_SCOPE = scope_missing(ApiScope.fhir_read)
 
 # For staff members and keys with fhir:read. The FHIR API only reads: its statements run
 # without a transaction (db.reads_only).
-router = APIRouter(
+router = RouterGuard(caller_with(ApiScope.fhir_read), fhir_responses(401, NO_FHIR_SCOPE)).router(
     prefix=FHIR_BASE_PATH,
     tags=["fhir"],
-    dependencies=[Depends(no_store), caller_with(ApiScope.fhir_read), ReadsOnly],
+    dependencies=[Depends(no_store), ReadsOnly],
+    responses=fhir_responses(200),
     default_response_class=FhirResponse,
     generate_unique_id_function=fhir_operation_id,
-    responses=fhir_responses(200, 401, NO_FHIR_SCOPE),
 )
 
 Count = Annotated[int, Query(alias="_count", ge=1, le=MAX_COUNT, description="Page size.")]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -24,9 +24,10 @@ from booking.providers.schemas import (
     WeeklyRangeOut,
 )
 from booking.staff.admin import AdminChangeDep
-from booking.staff.dependencies import AdminStaff, CurrentStaff
+from booking.staff.dependencies import AdminStaff, staff_only
 
-router = APIRouter(prefix="/api/v1", tags=["providers"])
+# Staff only; changes are an admin's (AdminStaff, AdminChangeDep: 403 otherwise).
+router = staff_only().router(prefix="/api/v1", tags=["providers"])
 
 
 PROVIDER_NOT_FOUND = NotFound("No provider with this id.")
@@ -36,9 +37,8 @@ TIME_OFF_NOT_FOUND = NotFound("This provider has no time off with this id.")
 @router.get(
     "/providers",
     summary="List providers",
-    responses=problem_responses(401),
 )
-async def list_providers(_staff: CurrentStaff, session: SessionDep) -> list[ProviderOut]:
+async def list_providers(session: SessionDep) -> list[ProviderOut]:
     """Whose diaries visits go into. A new database has one, "Practice"."""
     found = await providers.list_providers(session)
     return [ProviderOut.model_validate(provider, from_attributes=True) for provider in found]
@@ -50,7 +50,7 @@ async def list_providers(_staff: CurrentStaff, session: SessionDep) -> list[Prov
     summary="Add a provider (admin)",
     response_model=ProviderOut,
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, 415),
+    responses=problem_responses(403, 415),
 )
 async def add_provider(body: ProviderCreate, change: AdminChangeDep) -> Response:
     """Once a practice has two providers, confirming a visit names one (`provider_id`). Send an
@@ -68,11 +68,10 @@ async def add_provider(body: ProviderCreate, change: AdminChangeDep) -> Response
 @router.get(
     "/providers/{provider_id}/hours",
     summary="A provider's working hours and time off",
-    responses=problem_responses(401, PROVIDER_NOT_FOUND),
+    responses=problem_responses(PROVIDER_NOT_FOUND),
 )
 async def get_provider_hours(
     provider_id: uuid.UUID,
-    _staff: CurrentStaff,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
@@ -87,7 +86,7 @@ async def get_provider_hours(
     "/providers/{provider_id}/hours",
     summary="Replace a provider's weekly hours (admin)",
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, PROVIDER_NOT_FOUND, 415),
+    responses=problem_responses(403, PROVIDER_NOT_FOUND, 415),
 )
 async def replace_provider_hours(
     provider_id: uuid.UUID,
@@ -112,7 +111,7 @@ async def replace_provider_hours(
     summary="Add time off for a provider (admin)",
     response_model=TimeOffOut,
     dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 403, PROVIDER_NOT_FOUND, 415),
+    responses=problem_responses(403, PROVIDER_NOT_FOUND, 415),
 )
 async def add_provider_time_off(
     provider_id: uuid.UUID, body: TimeOffIn, change: AdminChangeDep, settings: SettingsDep
@@ -134,7 +133,7 @@ async def add_provider_time_off(
     "/providers/{provider_id}/time-off/{time_off_id}",
     status_code=204,
     summary="Remove time off (admin)",
-    responses=problem_responses(401, 403, TIME_OFF_NOT_FOUND),
+    responses=problem_responses(403, TIME_OFF_NOT_FOUND),
 )
 async def remove_provider_time_off(
     provider_id: uuid.UUID, time_off_id: uuid.UUID, _admin: AdminStaff, session: SessionDep

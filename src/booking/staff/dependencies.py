@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordBearer
 
 from booking.apikeys import service as apikeys
@@ -125,12 +126,32 @@ def caller_with(scope: ApiScope) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class RouterGuard:
-    """The credential every operation of a router needs, declared once on the router:
-    ``APIRouter(dependencies=[guard.check], responses=guard.problems)``. No operation can then
-    forget it, and each documents its 401 and 403 without restating them."""
+    """The credential every operation of a router needs, declared once, on the router
+    (``guard.router(prefix=..., tags=...)``): no operation can forget it, and none restates
+    the 401 and 403 it answers."""
 
-    check: Any
+    check: Any  # a Depends
     problems: dict[int | str, dict[str, Any]]
+
+    def router(
+        self,
+        *,
+        dependencies: Sequence[Any] = (),
+        responses: Mapping[int | str, dict[str, Any]] | None = None,
+        **options: Any,
+    ) -> APIRouter:
+        """An ``APIRouter`` with the check after ``dependencies`` (so that ``db.ReadsOnly``
+        there applies before the check's own statements) and the problems beside
+        ``responses``."""
+        return APIRouter(
+            dependencies=[*dependencies, self.check],
+            responses={**(responses or {}), **self.problems},
+            **options,
+        )
+
+
+def staff_only() -> RouterGuard:
+    return RouterGuard(Depends(current_staff), problem_responses(401))
 
 
 def admins_only() -> RouterGuard:
