@@ -5,9 +5,10 @@ on PostgreSQL, relay off, in alternating rounds.
 
 Each build gets its own fresh database, migrated by its own ``booking migrate``, with a staff
 account made by its own CLI, and the two grow at the same rate: a round runs, for each build
-in turn, the public POST without and with an ``Idempotency-Key`` and the desk list (25 rows,
-unfiltered) under wrk. Alternating rounds spreads the machine's drift over both builds; the
-spread of a build's rounds is the noise to read its numbers against.
+in turn (which goes first alternates), the public POST without and with an ``Idempotency-Key``
+and the desk list (25 rows, unfiltered) under wrk. Alternating rounds spreads the machine's
+drift over both builds; the spread of a build's rounds is the noise to read its numbers
+against.
 
 To measure an older commit: ``git worktree add /tmp/base <rev>``, then make a virtualenv there
 and ``pip install -e /tmp/base``; pass that virtualenv's ``booking`` as ``--base``.
@@ -108,8 +109,11 @@ def main() -> None:
             workdir.mkdir()
             env = prepare(executable, f"{args.postgres}_{name}", workdir)
             prepared[name] = (env, workdir)
-        for _ in range(args.rounds):
-            for name, executable in builds.items():
+        for round_number in range(args.rounds):
+            # Each build goes first in every other round: neither always meets a warmer
+            # database, a fuller page cache or the machine's drift first.
+            order = list(builds.items())
+            for name, executable in order if round_number % 2 == 0 else order[::-1]:
                 env, workdir = prepared[name]
                 for label, cost in one_round(executable, env, workdir, args).items():
                     results.setdefault((label, name), []).append(cost)
