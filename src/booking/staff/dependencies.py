@@ -163,6 +163,4 @@ def callers_with(scope: ApiScope) -> RouterGuard:
     return RouterGuard(caller_with(scope), problem_responses(401, scope_missing(scope)))
 
 
-AppointmentsReader = Annotated[Caller, caller_with(ApiScope.appointments_read)]
 AppointmentsWriter = Annotated[Caller, caller_with(ApiScope.appointments_write)]
-FhirReader = Annotated[Caller, caller_with(ApiScope.fhir_read)]
