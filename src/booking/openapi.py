@@ -127,29 +127,25 @@ def build_document(app: FastAPI) -> dict[str, Any]:
         "X-Request-ID": REQUEST_ID_HEADER,
         "Idempotent-Replayed": REPLAYED_HEADER,
     }
-    for path, operation in _operations_with_paths(schema["paths"]):
+    for path, operation in _operations(schema["paths"]):
         _add_common_problems(operation, fhir=path.startswith(FHIR_BASE_PATH))
         _complete(operation)
     # FastAPI's own 422 body, replaced by ours everywhere.
     for unused in ("HTTPValidationError", "ValidationError"):
         components["schemas"].pop(unused, None)
-    for operation in _operations(schema.get("webhooks", {})):
+    for _, operation in _operations(schema.get("webhooks", {})):
         # The receiver knows the sender by the Booking-Signature header, not by a scheme.
         operation.setdefault("security", [])
     return schema
 
 
-def _operations_with_paths(paths: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def _operations(paths: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [
         (path, operation)
         for path, operations in paths.items()
         for method, operation in operations.items()
         if method in {"get", "put", "post", "patch", "delete", "head", "options"}
     ]
-
-
-def _operations(paths: dict[str, Any]) -> list[dict[str, Any]]:
-    return [operation for _, operation in _operations_with_paths(paths)]
 
 
 def _add_common_problems(operation: dict[str, Any], *, fhir: bool) -> None:
@@ -162,9 +158,8 @@ def _add_common_problems(operation: dict[str, Any], *, fhir: bool) -> None:
     if fastapis_422.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
         del responses["422"]
     takes_input = bool(operation.get("parameters")) or "requestBody" in operation
-    common = (fhir_responses if fhir else problem_responses)(
-        *((422, 500) if takes_input else (500,))
-    )
+    statuses = (422, 500) if takes_input else (500,)
+    common = fhir_responses(*statuses) if fhir else problem_responses(*statuses)
     for status, response in common.items():
         responses.setdefault(str(status), response)
 

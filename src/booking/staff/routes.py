@@ -144,7 +144,7 @@ async def create_staff(
     summary="Deactivate a staff account (admin); its tokens stop working at once",
     response_model=StaffOut,
     responses=problem_responses(
-        401, 403, STAFF_NOT_FOUND, LastActiveAdmin("Make another account an admin first."), 422, 500
+        401, 403, STAFF_NOT_FOUND, LastActiveAdmin("Make another account an admin first.")
     ),
 )
 async def deactivate_staff(staff_id: uuid.UUID, change: AdminChangeDep) -> Response:
