@@ -90,7 +90,7 @@ def _json_text(value: Any) -> str:
 
 
 # JSON columns (preferred windows, symptoms, payloads) read and written with orjson: the
-# standard library's json was a tenth of the desk list's CPU.
+# standard library's json was about 4 % of the desk list's profile (docs/performance.md).
 JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
 
 

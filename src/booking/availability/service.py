@@ -39,14 +39,15 @@ from booking.errors import FieldError, RequestInvalid
 from booking.providers import service as providers
 
 MAX_RANGE_DAYS = 31
-# Suggestions for a request that can no longer be booked; the document's example of it.
-NOT_BOOKABLE_EXAMPLE = InvalidTransition(
-    current_status=AppointmentStatus.cancelled, action="booked"
-)
 MAX_SCHEDULE_DAYS = 7
 # When no preferred window has room: how far after the last preferred day to look.
 FALLBACK_DAYS = 14
 NOON = dt.time(12, 0)
+# The 409 of suggestions for a request that can no longer be booked, as the OpenAPI document
+# shows it (``suggestions`` raises it with the request's own status).
+NOT_BOOKABLE_EXAMPLE = InvalidTransition(
+    current_status=AppointmentStatus.cancelled, action="booked"
+)
 
 
 @dataclass(frozen=True, slots=True)

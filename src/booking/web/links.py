@@ -40,12 +40,9 @@ class LinkCall:
 
     def not_working(self, error: DomainError, heading: str) -> HTMLResponse:
         """The 404 page of a link that opens nothing."""
-        return render(
-            self.request,
+        return self.page(
             "message.html",
-            self.settings,
             status_code=404,
-            headers=HEADERS,
             heading=heading,
             text=error.detail,
             phone=self.settings.practice_phone,
