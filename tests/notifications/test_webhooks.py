@@ -120,7 +120,9 @@ async def test_every_change_is_posted_signed_with_ids_status_and_times_only(
         "end",
     }
     everything = b"".join(body for _, body in receiver.deliveries).decode()
-    for private in ("Ana", "Ruiz", "example.com", "555", "back_pain", "Zq9"):
+    # The phone as stored and as typed: "555" alone turns up in a random id now and then.
+    phone = ("5550142", "555-0142")
+    for private in ("Ana", "Ruiz", "example.com", *phone, "back_pain", "Zq9"):
         assert private not in everything
 
 
