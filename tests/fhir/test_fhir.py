@@ -233,6 +233,34 @@ async def test_slots_are_the_free_times_around_the_booked_visits(
     assert [slot["id"] for slot in paged] == [slot["id"] for slot in slots]
 
 
+async def test_a_slot_booked_between_two_pages_moves_no_other_slot_past_the_reader(
+    client: httpx.AsyncClient, desk: dict[str, str]
+) -> None:
+    params = {
+        "schedule": f"Schedule/{DEFAULT_PROVIDER_ID}",
+        "start": [f"ge{MONDAY}", f"lt{TUESDAY}"],
+    }
+    every = [slot["id"] for slot in entries(await read(client, desk, "/Slot", **params))]
+    first = await read(client, desk, "/Slot", _count=4, **params)
+    assert [slot["id"] for slot in entries(first)] == every[:4]
+
+    # The page's first slot and the one after it are booked before the reader goes on; the
+    # page's last slot is booked too, so the cursor names a slot that is no longer free.
+    await book(client, desk, entries(first)[0]["start"], duration_minutes=30)
+    await book(client, desk, entries(first)[-1]["start"], duration_minutes=15)
+    still_free = [slot["id"] for slot in entries(await read(client, desk, "/Slot", **params))]
+    assert len(still_free) < len(every) - 2
+
+    url = next_link(first)
+    assert url is not None
+    following = await read(client, desk, url.split(FHIR, 1)[1])
+    rest = [slot["id"] for slot in await every_page(client, desk, following)]
+    # Every slot still free after the page already read, each once; an offset would have
+    # skipped the ones that moved up onto that page.
+    assert rest == [slot for slot in still_free if slot in every[4:]]
+    assert rest[0] == every[4]
+
+
 async def test_an_unknown_schedule_has_no_slots(
     client: httpx.AsyncClient, desk: dict[str, str]
 ) -> None:
@@ -251,6 +279,9 @@ async def test_an_unknown_schedule_has_no_slots(
         ("/Slot", {"schedule": "Practitioner/x"}, "query.schedule"),
         ("/Slot", {"start": ["ge2026-12-07", "lt2027-03-01"]}, "query.start"),
         ("/Schedule", {"name": "Zebulon"}, "query.name"),
+        ("/Schedule", {"cursor": "00000000-0000-4000-8000-00000000000f"}, "query.cursor"),
+        ("/Slot", {"cursor": "20"}, "query.cursor"),
+        ("/Slot", {"cursor": f"{DEFAULT_PROVIDER_ID}-2026-12-07T09:00"}, "query.cursor"),
     ],
 )
 async def test_a_bad_search_is_an_operation_outcome_naming_the_parameter(

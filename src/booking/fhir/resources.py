@@ -164,13 +164,36 @@ def schedule(provider_id: uuid.UUID, name: str, *, active: bool) -> dict[str, An
     }
 
 
+# A slot's id: its provider's id and its start in UTC, to the minute (the slot grid's unit).
+_SLOT_START = "%Y%m%dT%H%M"
+
+
+def slot_id(free: Slot) -> str:
+    """The same free time has the same id on every search; a search pages by it."""
+    return f"{free.provider_id}-{free.start_at.astimezone(dt.UTC).strftime(_SLOT_START)}"
+
+
+def slot_order(free: Slot) -> tuple[dt.datetime, str]:
+    """The order a Slot search answers in: by start, then by schedule."""
+    return free.start_at, str(free.provider_id)
+
+
+def slot_order_of_id(value: str) -> tuple[dt.datetime, str] | None:
+    """``slot_order`` of the slot with this id, booked since or not; None if it is no slot id."""
+    provider_id, _, start = value.rpartition("-")
+    try:
+        provider = uuid.UUID(provider_id)
+        start_at = dt.datetime.strptime(start, _SLOT_START).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    return start_at, str(provider)
+
+
 def slot(free: Slot, zone: ZoneInfo) -> dict[str, Any]:
-    """A free time in a provider's diary. Its id names the provider and the start, so the same
-    free time has the same id on every search."""
-    start_utc = free.start_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M")
+    """A free time in a provider's diary."""
     return {
         "resourceType": "Slot",
-        "id": f"{free.provider_id}-{start_utc}",
+        "id": slot_id(free),
         "schedule": {"reference": f"Schedule/{free.provider_id}"},
         "status": "free",
         "start": instant(free.start_at, zone),

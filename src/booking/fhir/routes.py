@@ -7,7 +7,7 @@ OperationOutcomes (``booking.errors`` renders them for these paths).
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
@@ -60,6 +60,7 @@ router = RouterGuard(caller_with(ApiScope.fhir_read), fhir_responses(401, NO_FHI
 )
 
 Count = Annotated[int, Query(alias="_count", ge=1, le=MAX_COUNT, description="Page size.")]
+Cursor = Annotated[str | None, Query(max_length=500, description="From the `next` link; opaque.")]
 
 
 def _fhir(document: dict[str, Any]) -> Response:
@@ -90,23 +91,6 @@ def _searchset(
     self_url = _search_url(base, kind, [*params, ("cursor", cursor)] if cursor else params)
     next_url = _search_url(base, kind, [*params, ("cursor", next_cursor)]) if next_cursor else None
     return _fhir(resources.searchset(found, base_url=base, self_url=self_url, next_url=next_url))
-
-
-T = TypeVar("T")
-
-
-def _offset_page(
-    items: list[T], count: int, seen: int | None
-) -> tuple[list[T], str | None, str | None]:
-    """A page of a short list computed whole (schedules, slots): the items after the ``seen``
-    ones, with the cursor that led here and the next one (None on the last page)."""
-    skipped = seen or 0
-    after = skipped + count
-    return (
-        items[skipped:after],
-        str(skipped) if skipped else None,
-        str(after) if after < len(items) else None,
-    )
 
 
 @router.get(
@@ -155,9 +139,7 @@ async def search_appointments(
         list[str] | None, Query(description="FHIR statuses, comma-separated: `booked,proposed`.")
     ] = None,
     count: Count = 20,
-    cursor: Annotated[
-        str | None, Query(max_length=500, description="From the `next` link; opaque.")
-    ] = None,
+    cursor: Cursor = None,
 ) -> Response:
     """A searchset Bundle. With `date`: visits on those days in time order; without: every
     appointment, newest first. Follow the `next` link for the next page."""
@@ -188,15 +170,13 @@ async def search_schedules(
     session: SessionDep,
     settings: SettingsDep,
     count: Count = MAX_COUNT,
-    cursor: Annotated[
-        int | None, Query(ge=1, description="From the `next` link: schedules already seen.")
-    ] = None,
+    cursor: Cursor = None,
 ) -> Response:
     """One Schedule per provider; its id is the provider's id (`provider_id` in the JSON API).
     Follow the `next` link when there are more providers than `_count`."""
-    found, this, following = _offset_page(await providers.list_providers(session), count, cursor)
-    schedules = [resources.schedule(p.id, p.name, active=p.is_active) for p in found]
-    return _searchset("Schedule", schedules, settings, [], count, this, following)
+    page = await fhir.search_schedules(session, count=count, cursor=cursor)
+    schedules = [resources.schedule(p.id, p.name, active=p.is_active) for p in page.items]
+    return _searchset("Schedule", schedules, settings, [], count, cursor, page.next_cursor)
 
 
 @router.get(
@@ -227,21 +207,21 @@ async def search_slots(
         Query(description="The slot's day, practice-local: `ge2026-12-01`, `lt2026-12-08`."),
     ] = None,
     count: Count = MAX_COUNT,
-    cursor: Annotated[
-        int | None, Query(ge=1, description="From the `next` link: slots already seen.")
-    ] = None,
+    cursor: Cursor = None,
 ) -> Response:
     """Free times of `BOOKING_SLOT_MINUTES` inside the providers' working hours, outside their
-    time off and visits, from now on; a week ahead when `start` is left out, at most 32 days."""
-    free = await fhir.search_slots(
+    time off and visits, from now on; a week ahead when `start` is left out, at most 32 days.
+    In time order; a slot booked while you page moves no other to a page you have read."""
+    page = await fhir.search_slots(
         session,
         provider_id=fhir.schedule_id(schedule),
         days=fhir.parse_days(start or [], "start"),
         settings=settings,
         now=clock.now(),
+        count=count,
+        cursor=cursor,
     )
-    page, this, following = _offset_page(free, count, cursor)
-    found = [resources.slot(one, settings.timezone) for one in page]
+    found = [resources.slot(one, settings.timezone) for one in page.items]
     params = [("schedule", schedule)] if schedule else []
     params += [("start", value) for value in start or []]
-    return _searchset("Slot", found, settings, params, count, this, following)
+    return _searchset("Slot", found, settings, params, count, cursor, page.next_cursor)

@@ -1,13 +1,15 @@
 """FHIR searches, answered by the same services as the JSON API: the desk's list (its filters,
-its keyset pages) for Appointment, availability for Slot."""
+its keyset pages) for Appointment, availability for Slot. Every search pages by keyset: the
+cursor names the last resource seen, so a slot booked (or a provider added) between two pages
+moves nothing across a page boundary, as an offset would."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -18,6 +20,7 @@ from booking.availability import service as availability
 from booking.availability.service import Slot
 from booking.config import Settings
 from booking.errors import FieldError, RequestInvalid
+from booking.fhir import resources
 from booking.providers import service as providers
 from booking.providers.models import Provider
 
@@ -36,6 +39,19 @@ FHIR_APPOINTMENT_STATUSES = frozenset(
         "waitlist",
     }
 )
+
+CURSOR_INVALID = FieldError("query.cursor", "is not a cursor this API gave out")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ShortPage(Generic[T]):
+    """A page of Schedules or Slots: lists short enough to compute whole, paged by keyset."""
+
+    items: list[T]
+    next_cursor: str | None
+
 
 _DATE_HINT = "must be a day (YYYY-MM-DD) after an optional prefix ge, gt, le, lt or eq"
 
@@ -139,9 +155,55 @@ async def search_slots(
     days: Days,
     settings: Settings,
     now: dt.datetime,
-) -> list[Slot]:
+    count: int,
+    cursor: str | None,
+) -> ShortPage[Slot]:
     """Free times of the slot grid's length (``BOOKING_SLOT_MINUTES``): what a visit of that
-    length could take, as availability offers it to the desk."""
+    length could take, as availability offers it to the desk; pages of ``count``, the cursor
+    being the id of the last slot seen (booked since or not)."""
+    after = resources.slot_order_of_id(cursor) if cursor is not None else None
+    if cursor is not None and after is None:
+        raise RequestInvalid([CURSOR_INVALID])
+    free = await _free_slots(
+        session, provider_id=provider_id, days=days, settings=settings, now=now
+    )
+    return _page_after(free, count, resources.slot_order, after, resources.slot_id)
+
+
+async def search_schedules(
+    session: AsyncSession, *, count: int, cursor: str | None
+) -> ShortPage[Provider]:
+    """Every provider, oldest first, in pages of ``count``; the cursor is the last one's id
+    (providers are deactivated, never deleted)."""
+    every = await providers.list_providers(session)
+    after = next((_oldest_first(p) for p in every if str(p.id) == cursor), None)
+    if cursor is not None and after is None:
+        raise RequestInvalid([CURSOR_INVALID])
+    return _page_after(every, count, _oldest_first, after, lambda provider: str(provider.id))
+
+
+def _oldest_first(provider: Provider) -> tuple[dt.datetime, str]:
+    return provider.created_at, str(provider.id)
+
+
+def _page_after(
+    items: list[T], count: int, order: Callable[[T], Any], after: Any, cursor_of: Callable[[T], str]
+) -> ShortPage[T]:
+    """The ``count`` items that come after ``after`` (None: from the first) in ``order``, of a
+    short list computed whole; the next cursor names the page's last item."""
+    following = sorted((item for item in items if after is None or order(item) > after), key=order)
+    page = following[:count]
+    return ShortPage(page, cursor_of(page[-1]) if len(following) > count else None)
+
+
+async def _free_slots(
+    session: AsyncSession,
+    *,
+    provider_id: uuid.UUID | None,
+    days: Days,
+    settings: Settings,
+    now: dt.datetime,
+) -> list[Slot]:
     today = now.astimezone(settings.timezone).date()
     first = max(days.first or today, today)
     last = days.last or first + dt.timedelta(days=DEFAULT_SLOT_DAYS - 1)
