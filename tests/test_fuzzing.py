@@ -85,7 +85,7 @@ FOUND_CURSOR = "0001-01-01T00:00:00+14:00"
             "display_name",
         ),
         ("POST", "/api/v1/providers", {"name": "Dr.\x00"}, "name"),
-        ("GET", "/api/v1/appointments?cursor={cursor}", None, "cursor"),
+        ("GET", "/api/v1/appointments?cursor={cursor}", None, "query.cursor"),
     ],
     ids=["NUL in a staff name", "NUL in a provider name", "cursor before UTC begins"],
 )

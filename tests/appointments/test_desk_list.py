@@ -192,7 +192,7 @@ async def test_a_forged_cursor_is_a_422(
     client: httpx.AsyncClient, desk: dict[str, str], cursor: str
 ) -> None:
     response = await client.get("/api/v1/appointments", params={"cursor": cursor}, headers=desk)
-    assert error_fields(response) == {"cursor"}
+    assert error_fields(response) == {"query.cursor"}
 
 
 async def test_a_cursor_cannot_be_used_with_other_filters(

@@ -279,6 +279,7 @@ async def test_an_unknown_schedule_has_no_slots(
         ("/Slot", {"schedule": "Practitioner/x"}, "query.schedule"),
         ("/Slot", {"start": ["ge2026-12-07", "lt2027-03-01"]}, "query.start"),
         ("/Schedule", {"name": "Zebulon"}, "query.name"),
+        ("/Appointment", {"cursor": "e30"}, "query.cursor"),
         ("/Schedule", {"cursor": "00000000-0000-4000-8000-00000000000f"}, "query.cursor"),
         ("/Slot", {"cursor": "20"}, "query.cursor"),
         ("/Slot", {"cursor": f"{DEFAULT_PROVIDER_ID}-2026-12-07T09:00"}, "query.cursor"),

@@ -212,6 +212,10 @@ def _key(order: SortOrder, row: Row[Any]) -> list[Any]:
     return [row.created_at.isoformat(), str(row.id)]
 
 
+# The list's and FHIR's searches answer a cursor they did not give out with this.
+CURSOR_INVALID = FieldError("query.cursor", "is not a cursor this API gave out")
+
+
 def encode_cursor(order: SortOrder, filters: ListFilters, key: list[Any]) -> str:
     raw = json.dumps({"o": order.value, "f": filters.fingerprint(), "k": key}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -229,14 +233,14 @@ def _decode_cursor(cursor: str, order: SortOrder, filters: ListFilters) -> list[
     except (ValueError, OverflowError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         valid = False
     if not valid:
-        raise RequestInvalid([FieldError("cursor", "is not a cursor this API gave out")])
+        raise RequestInvalid([CURSOR_INVALID])
     if data.get("o") != order.value or data.get("f") != filters.fingerprint():
         raise RequestInvalid(
-            [FieldError("cursor", "belongs to a list with other filters or another order")]
+            [FieldError("query.cursor", "belongs to a list with other filters or another order")]
         )
     expected_length = 3 if order is SortOrder.triage else 2
     if len(key) != expected_length:
-        raise RequestInvalid([FieldError("cursor", "is not a cursor this API gave out")])
+        raise RequestInvalid([CURSOR_INVALID])
     return list(key)
 
 

@@ -40,8 +40,6 @@ FHIR_APPOINTMENT_STATUSES = frozenset(
     }
 )
 
-CURSOR_INVALID = FieldError("query.cursor", "is not a cursor this API gave out")
-
 T = TypeVar("T")
 
 
@@ -163,7 +161,7 @@ async def search_slots(
     being the id of the last slot seen (booked since or not)."""
     after = resources.slot_order_of_id(cursor) if cursor is not None else None
     if cursor is not None and after is None:
-        raise RequestInvalid([CURSOR_INVALID])
+        raise RequestInvalid([listing.CURSOR_INVALID])
     free = await _free_slots(
         session, provider_id=provider_id, days=days, settings=settings, now=now
     )
@@ -178,7 +176,7 @@ async def search_schedules(
     every = await providers.list_providers(session)
     after = next((_oldest_first(p) for p in every if str(p.id) == cursor), None)
     if cursor is not None and after is None:
-        raise RequestInvalid([CURSOR_INVALID])
+        raise RequestInvalid([listing.CURSOR_INVALID])
     return _page_after(every, count, _oldest_first, after, lambda provider: str(provider.id))
 
 
