@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 
 import httpx
 import pytest
@@ -272,6 +273,8 @@ async def test_the_page_says_why_an_accept_failed_and_never_errs(
     assert page.status_code == 200
     assert "Accept this time" in page.text
     assert "winner@example.com" not in page.text
+    # One clock for the start and the end (the visit is 30 minutes from 9 o'clock).
+    assert re.search(r'id="offer-time">[^<]*, 9:00 AM CST \u2013 9:30 AM<', page.text), page.text
     won = await client.post(f"/offer/{await token_for(app, winner)}/accept")
     assert won.status_code == 200
     assert "This time is yours." in won.text

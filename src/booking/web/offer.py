@@ -39,7 +39,8 @@ def _page(
         status_code=status_code,
         view=view,
         when=when(offer.start_at),
-        ends=f"{offer.end_at.astimezone(call.settings.timezone):%H:%M}",
+        # The same 12-hour clock as the start (and the desk's "Visit" line).
+        ends=f"{offer.end_at.astimezone(call.settings.timezone):%-I:%M %p}",
         expires=when(min(offer.expires_at, offer.start_at)),
         gone=None if view.can_accept else GONE.get(view.status),
         notice=notice,
