@@ -25,7 +25,7 @@ async def test_a_cursor_with_a_timestamp_outside_utc_is_a_422(
     cursor = encode_cursor(SortOrder.triage, ListFilters(), [False, timestamp, str(uuid.uuid4())])
     response = await client.get("/api/v1/appointments", params={"cursor": cursor}, headers=desk)
     problem = assert_problem(response, 422)
-    assert [error["field"] for error in problem["errors"]] == ["cursor"]
+    assert [error["field"] for error in problem["errors"]] == ["query.cursor"]
 
 
 @pytest.mark.parametrize("value", ["0", "1700000000", "-5"])
