@@ -23,7 +23,7 @@ import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
@@ -118,12 +118,20 @@ class ListQuery(BaseModel):
         )
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class Page:
-    # Rows of the appointments table (read by attribute like an Appointment): a list is read,
-    # never changed, so it skips the ORM's identity map and unit of work.
-    items: list[Row[Any]]
+class Page(Generic[T]):
+    """A page of a keyset-paged list; ``next_cursor`` is None on the last page."""
+
+    items: list[T]
     next_cursor: str | None
+
+
+# The list's page: rows of the appointments table (read by attribute like an Appointment). A
+# list is read, never changed, so it skips the ORM's identity map and unit of work.
+RowPage = Page[Row[Any]]
 
 
 async def list_appointments(
@@ -135,7 +143,7 @@ async def list_appointments(
     cursor: str | None,
     timezone: dt.tzinfo,
     now: dt.datetime | None = None,
-) -> Page:
+) -> RowPage:
     order = order or filters.default_order()
     after = _decode_cursor(cursor, order, filters) if cursor else None
     params = _filter_parameters(filters, timezone)
@@ -159,9 +167,9 @@ async def list_appointments(
     connection = await session.connection()
     rows = list((await connection.execute(statement, params)).all())
     if len(rows) <= limit:
-        return Page(rows, None)
+        return RowPage(rows, None)
     last = rows[limit - 1]
-    return Page(rows[:limit], encode_cursor(order, filters, _key(order, last)))
+    return RowPage(rows[:limit], encode_cursor(order, filters, _key(order, last)))
 
 
 @functools.lru_cache(maxsize=512)

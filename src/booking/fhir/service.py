@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -41,15 +41,6 @@ FHIR_APPOINTMENT_STATUSES = frozenset(
 )
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ShortPage(Generic[T]):
-    """A page of Schedules or Slots: lists short enough to compute whole, paged by keyset."""
-
-    items: list[T]
-    next_cursor: str | None
-
 
 _DATE_HINT = "must be a day (YYYY-MM-DD) after an optional prefix ge, gt, le, lt or eq"
 
@@ -111,11 +102,11 @@ async def search_appointments(
     count: int,
     cursor: str | None,
     settings: Settings,
-) -> listing.Page:
+) -> listing.RowPage:
     """Appointments by visit day (then in time order, with a time only) or all of them, newest
     first; pages of ``count``."""
     if days.empty or statuses == []:
-        return listing.Page([], None)
+        return listing.RowPage([], None)
     by_day = days.first is not None or days.last is not None
     filters = listing.ListFilters(
         statuses=statuses or [], scheduled_from=days.first, scheduled_to=days.last
@@ -155,7 +146,7 @@ async def search_slots(
     now: dt.datetime,
     count: int,
     cursor: str | None,
-) -> ShortPage[Slot]:
+) -> listing.Page[Slot]:
     """Free times of the slot grid's length (``BOOKING_SLOT_MINUTES``): what a visit of that
     length could take, as availability offers it to the desk; pages of ``count``, the cursor
     being the id of the last slot seen (booked since or not)."""
@@ -170,7 +161,7 @@ async def search_slots(
 
 async def search_schedules(
     session: AsyncSession, *, count: int, cursor: str | None
-) -> ShortPage[Provider]:
+) -> listing.Page[Provider]:
     """Every provider, oldest first, in pages of ``count``; the cursor is the last one's id
     (providers are deactivated, never deleted)."""
     every = await providers.list_providers(session)
@@ -186,12 +177,12 @@ def _oldest_first(provider: Provider) -> tuple[dt.datetime, str]:
 
 def _page_after(
     items: list[T], count: int, order: Callable[[T], Any], after: Any, cursor_of: Callable[[T], str]
-) -> ShortPage[T]:
+) -> listing.Page[T]:
     """The ``count`` items that come after ``after`` (None: from the first) in ``order``, of a
     short list computed whole; the next cursor names the page's last item."""
     following = sorted((item for item in items if after is None or order(item) > after), key=order)
     page = following[:count]
-    return ShortPage(page, cursor_of(page[-1]) if len(following) > count else None)
+    return listing.Page(page, cursor_of(page[-1]) if len(following) > count else None)
 
 
 async def _free_slots(

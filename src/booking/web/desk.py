@@ -335,7 +335,7 @@ async def board_page(call: DeskCall, kept: dict[str, str]) -> HTMLResponse:
     order = view.order or filters.default_order()
     error = None
 
-    async def listed(cursor: str | None) -> listing.Page:
+    async def listed(cursor: str | None) -> listing.RowPage:
         return await listing.list_appointments(
             call.session,
             filters=filters,
